@@ -1,0 +1,44 @@
+/**
+ * What NetFlow v9 and IPFIX share: the state a packet is decoded against, and data sets.
+ */
+import type { Compatibility, Dictionary } from '../fields/types.ts';
+import type { DecoderStats, Session, SessionTable } from './session.ts';
+import { applyTemplate } from './template.ts';
+import type { DecodedRecord, ExporterMeta } from './types.ts';
+
+export interface TemplateProtocolContext {
+  readonly dictionary: Dictionary;
+  readonly sessions: SessionTable;
+  readonly stats: DecoderStats;
+  readonly compatibility: Compatibility;
+  /** Key sessions by source id alone (Filebeat `share_templates`). */
+  readonly shareTemplates: boolean;
+  /** Drop a session's templates on a sequence jump >= 1000 (Filebeat `detect_sequence_reset`). */
+  readonly detectSequenceReset: boolean;
+}
+
+export function sessionKey(ctx: TemplateProtocolContext, address: string, sourceId: number): string {
+  return ctx.shareTemplates ? String(sourceId) : `${address}/${sourceId}`;
+}
+
+/**
+ * Decodes a data set (id >= 256) with the session's template. A set whose template is unknown is
+ * skipped and counted: that is no error (NETFLOW.md 1.6).
+ */
+export function decodeDataSet(
+  ctx: TemplateProtocolContext,
+  session: Session,
+  setId: number,
+  buf: Buffer,
+  start: number,
+  end: number,
+  exporter: ExporterMeta,
+  out: DecodedRecord[],
+): void {
+  const template = session.getTemplate(setId);
+  if (template === undefined) {
+    ctx.stats.dataSetsWithoutTemplate++;
+    return;
+  }
+  applyTemplate(template, buf, start, end, exporter, out);
+}

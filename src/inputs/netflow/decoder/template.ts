@@ -1,0 +1,179 @@
+/**
+ * Templates: the record layouts NetFlow v9 and IPFIX exporters announce, and the fixed layouts of
+ * NetFlow v1-v8 expressed the same way. A template is compiled once against the field dictionary
+ * (so the hot path never looks up a name) and then applied to data sets.
+ */
+import { DecodeError } from '../../../util/errors.ts';
+import type { Dictionary, FieldDef } from '../fields/types.ts';
+import type { DecodedRecord, ExporterMeta, FieldMap } from './types.ts';
+import { lengthBounds, type Reader, readerFor } from './values.ts';
+
+/** Field length that announces an IPFIX variable-length field (RFC 7011 §7; H3C uses it in v9). */
+export const VARIABLE_LENGTH = 0xffff;
+
+/** A field specifier as announced on the wire: kept verbatim so templates can be persisted. */
+export interface FieldSpec {
+  readonly pen: number;
+  readonly id: number;
+  readonly length: number;
+}
+
+interface CompiledField {
+  readonly length: number;
+  /** Document key, when the element is known and its length fits its type. */
+  readonly key: string | undefined;
+  readonly read: Reader | undefined;
+}
+
+export interface Template {
+  readonly id: number;
+  readonly fields: readonly FieldSpec[];
+  /** Options templates: how many leading fields are scope fields. */
+  readonly scopeCount: number;
+  readonly isOptions: boolean;
+  /** Sum of fixed lengths, counting each variable-length field as 1 (Filebeat's record bound). */
+  readonly length: number;
+  readonly variable: boolean;
+  readonly compiled: readonly CompiledField[];
+}
+
+function compileField(dictionary: Dictionary, spec: FieldSpec): CompiledField {
+  const def: FieldDef | undefined = dictionary.lookup(spec.pen, spec.id);
+  if (def === undefined) return { length: spec.length, key: undefined, read: undefined };
+  const [min, max] = lengthBounds(def.type);
+  const fits = spec.length === VARIABLE_LENGTH || (spec.length >= min && spec.length <= max);
+  const read = fits ? readerFor(def.type) : undefined;
+  return { length: spec.length, key: read ? def.key : undefined, read };
+}
+
+export function compileTemplate(
+  dictionary: Dictionary,
+  id: number,
+  fields: readonly FieldSpec[],
+  scopeCount: number,
+  isOptions: boolean,
+): Template {
+  let length = 0;
+  let variable = false;
+  for (const f of fields) {
+    if (f.length === VARIABLE_LENGTH) {
+      variable = true;
+      length += 1;
+    } else {
+      length += f.length;
+    }
+  }
+  return {
+    id,
+    fields,
+    scopeCount,
+    isOptions,
+    length,
+    variable,
+    compiled: fields.map((f) => compileField(dictionary, f)),
+  };
+}
+
+/** Two templates describe the same layout (re-announcements are frequent and change nothing). */
+export function sameLayout(a: Template, b: Template): boolean {
+  if (a.isOptions !== b.isOptions || a.scopeCount !== b.scopeCount || a.fields.length !== b.fields.length) {
+    return false;
+  }
+  for (let i = 0; i < a.fields.length; i++) {
+    const x = a.fields[i];
+    const y = b.fields[i];
+    if (x.pen !== y.pen || x.id !== y.id || x.length !== y.length) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads fields [from, to) of one record at `offset` into `into`; returns the offset after the
+ * record, or -1 when the record is cut short by the end of the set.
+ *
+ * Variable-length encoding (RFC 7011 §7):
+ *   length < 255:  | len u8 | value ... |
+ *   otherwise:     | 255 u8 | len u16  | value ... |
+ */
+function readFields(
+  compiled: readonly CompiledField[],
+  from: number,
+  to: number,
+  buf: Buffer,
+  offset: number,
+  end: number,
+  into: FieldMap,
+): number {
+  let off = offset;
+  for (let i = from; i < to; i++) {
+    const field = compiled[i];
+    let len = field.length;
+    if (len === VARIABLE_LENGTH) {
+      if (off >= end) return -1;
+      len = buf[off++];
+      if (len === 255) {
+        if (off + 2 > end) return -1;
+        len = buf.readUInt16BE(off);
+        off += 2;
+      }
+    }
+    if (off + len > end) return -1;
+    if (field.read !== undefined) {
+      const value = field.read(buf, off, len);
+      if (value !== undefined) into[field.key!] = value;
+    }
+    off += len;
+  }
+  return off;
+}
+
+/**
+ * Decodes the records of one data set body `[start, end)` and appends them to `out`.
+ * `count` > 0 reads exactly that many records (v1-v8, where the header's count is trusted and a
+ * short packet is an error); 0 reads as many as the body holds (v9, IPFIX: NETFLOW.md 1.6).
+ */
+export function applyTemplate(
+  template: Template,
+  buf: Buffer,
+  start: number,
+  end: number,
+  exporter: ExporterMeta,
+  out: DecodedRecord[],
+  count = 0,
+): number {
+  if (template.length === 0) {
+    throw new DecodeError('empty_template', `template ${template.id} has no bytes`);
+  }
+  const fixedCount = Math.floor((end - start) / template.length);
+  if (count > 0 && !template.variable && count > fixedCount) {
+    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${fixedCount}`);
+  }
+  // a variable-length body ends where a record no longer fits (at most 32767, as Filebeat)
+  const limit = count > 0 ? count : template.variable ? 0x7fff : fixedCount;
+  const compiled = template.compiled;
+  const total = compiled.length;
+  let off = start;
+  let produced = 0;
+  for (let i = 0; i < limit; i++) {
+    if (template.isOptions) {
+      const scope: FieldMap = {};
+      const options: FieldMap = {};
+      let next = readFields(compiled, 0, template.scopeCount, buf, off, end, scope);
+      if (next >= 0) next = readFields(compiled, template.scopeCount, total, buf, next, end, options);
+      if (next < 0) break;
+      out.push({ type: 'netflow_options', exporter, scope, options, templateId: template.id });
+      off = next;
+    } else {
+      const fields: FieldMap = {};
+      const next = readFields(compiled, 0, total, buf, off, end, fields);
+      if (next < 0) break;
+      out.push({ type: 'netflow_flow', exporter, fields, templateId: template.id });
+      off = next;
+    }
+    produced++;
+  }
+  if (count > 0 && produced < count) {
+    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${produced}`);
+  }
+  return produced;
+}

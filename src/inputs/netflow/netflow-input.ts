@@ -1,0 +1,247 @@
+/**
+ * The `netflow` input: UDP datagrams -> decoder -> ECS normalizer -> pipeline.
+ *
+ * The socket callback only queues the datagram (bounded by `queue_size`, drops counted); decoding
+ * runs in batches from `setImmediate`, so a burst is drained from the kernel before it is decoded.
+ * Decoded documents go to the pipeline with `tryPublish`: UDP cannot wait, so a full queue counts a
+ * drop instead of blocking the socket.
+ */
+import type { NetflowNormalizer } from '../../ecs/netflow.ts';
+import type { Logger } from '../../monitoring/logger.ts';
+import type { MetricsRegistry } from '../../monitoring/metrics.ts';
+import { DecodeError } from '../../util/errors.ts';
+import type { EventSink, Input } from '../input.ts';
+import { NetflowDecoder, type Protocol } from './decoder/decoder.ts';
+import type { ExporterAddress } from './decoder/legacy.ts';
+import type { Compatibility, Dictionary } from './fields/types.ts';
+import { type BoundAddress, UdpReceiver, type UdpNetwork } from './receiver.ts';
+
+export interface NetflowInputOptions {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly network: UdpNetwork;
+  readonly protocols: readonly Protocol[];
+  readonly maxMessageSize: number;
+  readonly readBuffer?: number;
+  readonly queueSize: number;
+  readonly expirationTimeoutMs: number;
+  readonly detectSequenceReset: boolean;
+  readonly shareTemplates: boolean;
+  readonly compatibility: Compatibility;
+  readonly dictionary: Dictionary;
+  readonly normalizer: NetflowNormalizer;
+  readonly sink: EventSink;
+  readonly logger: Logger;
+  readonly metrics?: MetricsRegistry;
+  /** Milliseconds clock, for template expiry. */
+  readonly now?: () => number;
+}
+
+/** Filebeat's netflow input metric names (NETFLOW.md R8), plus flowship's. */
+export interface NetflowInputStats {
+  received_events_total: number;
+  received_bytes_total: number;
+  discarded_events_total: number;
+  decode_errors_total: number;
+  flows_total: number;
+  published_events_total: number;
+  dropped_events_total: number;
+  truncated_datagrams_total: number;
+}
+
+/** Datagrams decoded per event-loop turn before yielding back to the socket. */
+const BATCH = 256;
+
+export class NetflowInput implements Input {
+  readonly id: string;
+  readonly stats: NetflowInputStats = {
+    received_events_total: 0,
+    received_bytes_total: 0,
+    discarded_events_total: 0,
+    decode_errors_total: 0,
+    flows_total: 0,
+    published_events_total: 0,
+    dropped_events_total: 0,
+    truncated_datagrams_total: 0,
+  };
+  readonly decoder: NetflowDecoder;
+  private readonly options: NetflowInputOptions;
+  private readonly receiver: UdpReceiver;
+  private readonly logger: Logger;
+  private readonly decodeErrors = new Map<string, number>();
+  // datagram ring: [head, tail) holds queued datagrams
+  private readonly queue: Array<[Buffer, ExporterAddress] | undefined>;
+  private head = 0;
+  private tail = 0;
+  private scheduled = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private bound: BoundAddress[] = [];
+
+  constructor(options: NetflowInputOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.logger = options.logger;
+    this.queue = new Array(options.queueSize + 1);
+    this.decoder = new NetflowDecoder({
+      dictionary: options.dictionary,
+      compatibility: options.compatibility,
+      protocols: options.protocols,
+      shareTemplates: options.shareTemplates,
+      detectSequenceReset: options.detectSequenceReset,
+      expirationTimeoutMs: options.expirationTimeoutMs,
+      now: options.now,
+    });
+    this.receiver = new UdpReceiver({
+      host: options.host,
+      port: options.port,
+      network: options.network,
+      readBuffer: options.readBuffer,
+      maxMessageSize: options.maxMessageSize,
+      onDatagram: (payload, from) => this.enqueue(payload, from),
+      onTruncated: () => this.stats.truncated_datagrams_total++,
+      onError: (err) => this.logger.rateLimited('socket', 10_000).error('UDP socket error', { error: err.message }),
+    });
+    if (options.metrics !== undefined) this.registerMetrics(options.metrics);
+  }
+
+  /** Where the sockets listen (port 0 resolved), once started. */
+  get addresses(): readonly BoundAddress[] {
+    return this.bound;
+  }
+
+  get queueLength(): number {
+    return (this.tail - this.head + this.queue.length) % this.queue.length;
+  }
+
+  async start(): Promise<void> {
+    this.bound = await this.receiver.start();
+    for (const a of this.bound) {
+      this.logger.info('listening for NetFlow/IPFIX', { address: `${a.address}:${a.port}`, input: this.id });
+    }
+    const timeout = this.options.expirationTimeoutMs;
+    if (timeout > 0) {
+      this.sweepTimer = setInterval(() => this.decoder.maybeSweep(), Math.min(timeout, 60_000));
+      this.sweepTimer.unref();
+    }
+  }
+
+  private enqueue(payload: Buffer, from: ExporterAddress): void {
+    this.stats.received_events_total++;
+    this.stats.received_bytes_total += payload.length;
+    const next = (this.tail + 1) % this.queue.length;
+    if (next === this.head) {
+      this.stats.discarded_events_total++;
+      return;
+    }
+    this.queue[this.tail] = [payload, from];
+    this.tail = next;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    for (let n = 0; n < BATCH && this.head !== this.tail; n++) {
+      const item = this.queue[this.head]!;
+      this.queue[this.head] = undefined;
+      this.head = (this.head + 1) % this.queue.length;
+      this.process(item[0], item[1]);
+    }
+    if (this.head !== this.tail && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Decodes one datagram and publishes its documents; never throws. */
+  process(payload: Buffer, from: ExporterAddress): void {
+    let records: ReturnType<NetflowDecoder['decode']>['records'];
+    try {
+      records = this.decoder.decode(payload, from).records;
+    } catch (err) {
+      this.onDecodeError(err, from, payload);
+      return;
+    }
+    const { normalizer, sink } = this.options;
+    for (const record of records) {
+      if (record.type === 'netflow_flow') this.stats.flows_total++;
+      const doc = normalizer.normalize(record);
+      if (sink.tryPublish({ doc, dataset: 'netflow.log' })) this.stats.published_events_total++;
+      else this.stats.dropped_events_total++;
+    }
+  }
+
+  private onDecodeError(err: unknown, from: ExporterAddress, payload: Buffer): void {
+    this.stats.decode_errors_total++;
+    const reason = err instanceof DecodeError ? err.reason : 'internal';
+    this.decodeErrors.set(reason, (this.decodeErrors.get(reason) ?? 0) + 1);
+    const version = payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
+    this.logger.rateLimited(`decode:${from.address}:${reason}`, 60_000).warning('cannot decode datagram', {
+      exporter: from.address,
+      version,
+      reason,
+      error: err instanceof Error ? err.message : String(err),
+      input: this.id,
+    });
+  }
+
+  private registerMetrics(metrics: MetricsRegistry): void {
+    const labels = { input: this.id };
+    const counter = (name: keyof NetflowInputStats, help: string) =>
+      metrics.counter({
+        name: `flowship_netflow_${name}`,
+        help,
+        labelNames: ['input'],
+        collect: () => [{ labels, value: this.stats[name] }],
+      });
+    counter('received_events_total', 'Datagrams received.');
+    counter('received_bytes_total', 'Datagram bytes received.');
+    counter('discarded_events_total', 'Datagrams dropped because the receive queue was full.');
+    counter('decode_errors_total', 'Datagrams that could not be decoded (whole datagram discarded).');
+    counter('flows_total', 'Flow records decoded.');
+    counter('published_events_total', 'Documents handed to the pipeline.');
+    counter('dropped_events_total', 'Documents dropped because the pipeline queue was full.');
+    counter('truncated_datagrams_total', 'Datagrams longer than max_message_size, truncated.');
+    metrics.counter({
+      name: 'flowship_netflow_decode_errors_by_reason_total',
+      help: 'Decode errors by reason.',
+      labelNames: ['input', 'reason'],
+      collect: () => [...this.decodeErrors].map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
+    });
+    const s = this.decoder.stats;
+    const decoderCounter = (name: string, help: string, read: () => number) =>
+      metrics.counter({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
+    decoderCounter('flowship_netflow_templates_learned_total', 'Templates learned.', () => s.templatesLearned);
+    decoderCounter('flowship_netflow_templates_replaced_total', 'Templates re-announced or redefined.', () => s.templatesReplaced);
+    decoderCounter('flowship_netflow_templates_expired_total', 'Templates expired unused.', () => s.templatesExpired);
+    decoderCounter('flowship_netflow_templates_withdrawn_total', 'IPFIX templates withdrawn.', () => s.templatesWithdrawn);
+    decoderCounter('flowship_netflow_sequence_resets_total', 'Sessions reset on a sequence jump.', () => s.sequenceResets);
+    decoderCounter(
+      'flowship_netflow_data_sets_without_template_total',
+      'Data sets skipped because their template is unknown.',
+      () => s.dataSetsWithoutTemplate,
+    );
+    decoderCounter('flowship_netflow_sessions_rejected_total', 'Sessions refused: session table full.', () => s.sessionsRejected);
+    decoderCounter('flowship_netflow_templates_rejected_total', 'Templates refused: per-session cap reached.', () => s.templatesRejected);
+    const gauge = (name: string, help: string, read: () => number) =>
+      metrics.gauge({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
+    gauge('flowship_netflow_receive_queue_length', 'Datagrams waiting to be decoded.', () => this.queueLength);
+    gauge('flowship_netflow_templates_active', 'Templates held.', () => this.decoder.templateCount);
+    gauge('flowship_netflow_sessions_active', 'Template sessions held.', () => this.decoder.sessionCount);
+    gauge('flowship_netflow_open_connections', 'Listening sockets.', () => this.receiver.socketCount);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+      await this.receiver.stop();
+      // what the kernel gave us before the sockets closed is still decoded and published
+      while (this.head !== this.tail) this.drain();
+    })();
+    return this.stopping;
+  }
+}
