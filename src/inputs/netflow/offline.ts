@@ -13,7 +13,6 @@ export interface OfflineDecodeOptions {
   readonly decoder: NetflowDecoder;
   /** Source of `.dat` packets, which carry no address. */
   readonly exporter: { ip: string; port: number };
-  readonly onRecord: (record: DecodedRecord) => void;
   /** A datagram that did not decode: where it was and why. Decoding goes on with the next. */
   readonly onError: (error: DecodeError, where: { file: string; frame: number; exporter: string }) => void;
 }
@@ -24,8 +23,13 @@ export interface OfflineDecodeSummary {
   errors: number;
 }
 
-export function decodeCaptureFile(path: string, options: OfflineDecodeOptions, summary: OfflineDecodeSummary): void {
-  const { decoder, onRecord, onError } = options;
+/** Yields the file's records in order; decode errors go to `onError` and decoding goes on. */
+export function* decodeCaptureFile(
+  path: string,
+  options: OfflineDecodeOptions,
+  summary: OfflineDecodeSummary,
+): Generator<DecodedRecord> {
+  const { decoder, onError } = options;
   const capture = readCaptureFile(path, { exporter: options.exporter });
   const addresses = new Map<string, ExporterAddress>();
   for (const dg of capture.datagrams) {
@@ -43,18 +47,18 @@ export function decodeCaptureFile(path: string, options: OfflineDecodeOptions, s
       const packet = offset === 0 ? data : data.subarray(offset);
       summary.datagrams++;
       let consumed = packet.length;
+      let records: DecodedRecord[] = [];
       try {
         const result = decoder.decode(packet, from);
         consumed = result.consumed;
-        for (const record of result.records) {
-          summary.records++;
-          onRecord(record);
-        }
+        records = result.records;
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
         summary.errors++;
         onError(err, { file: path, frame: dg.frame, exporter: from.address });
       }
+      summary.records += records.length;
+      yield* records;
       if (capture.kind !== 'dat' || packet.readUInt16BE(0) !== 9) break;
       const next = nextV9Start(packet, consumed);
       if (next === undefined || next <= 0) break;

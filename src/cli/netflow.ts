@@ -1,0 +1,28 @@
+/**
+ * Builds the netflow pieces (dictionary, decoder options, normalizer) from an input's
+ * configuration, once, for both `run` and `decode`, so the two produce the same documents.
+ */
+import type { NetflowInputConfig } from '../config/schema.ts';
+import { parseNetworks } from '../ecs/locality.ts';
+import { NetflowNormalizer } from '../ecs/netflow.ts';
+import { loadCustomDefinitions } from '../inputs/netflow/fields/custom.ts';
+import type { FieldDictionary } from '../inputs/netflow/fields/dictionary.ts';
+import { buildDictionary } from '../inputs/netflow/fields/dictionary.ts';
+
+export interface NetflowParts {
+  readonly dictionary: FieldDictionary;
+  readonly normalizer: NetflowNormalizer;
+}
+
+export function buildNetflowParts(config: NetflowInputConfig, now?: () => Date): NetflowParts {
+  const custom = loadCustomDefinitions(config.custom_definitions);
+  return {
+    dictionary: buildDictionary({ compatibility: config.compatibility, custom }),
+    normalizer: new NetflowNormalizer({
+      internalNetworks: parseNetworks(config.internal_networks),
+      tags: config.tags,
+      namespace: config.namespace,
+      now,
+    }),
+  };
+}

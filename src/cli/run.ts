@@ -1,0 +1,136 @@
+/**
+ * `flowship run`: start the configured inputs, the pipeline and the output; on SIGINT/SIGTERM
+ * stop the inputs, drain the queue through the output, and exit 0.
+ */
+import { mkdirSync } from 'node:fs';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { Input } from '../inputs/input.ts';
+import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
+import { MonitoringServer } from '../monitoring/http.ts';
+import { createLogger, type Logger } from '../monitoring/logger.ts';
+import { MetricsRegistry } from '../monitoring/metrics.ts';
+import { ConsoleOutput } from '../outputs/console.ts';
+import { FileOutput } from '../outputs/file.ts';
+import type { Output } from '../outputs/output.ts';
+import { MemoryQueue } from '../pipeline/memory-queue.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { FlowshipError } from '../util/errors.ts';
+import { buildNetflowParts } from './netflow.ts';
+
+/** How long a shutdown may spend draining the queue into the output. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+export interface RunOptions {
+  readonly configFile?: string;
+  readonly overrides: readonly string[];
+  /** Resolves when the process should stop (signals in production, a promise in tests). */
+  readonly stopSignal?: Promise<string>;
+}
+
+function buildOutput(config: Config, logger: Logger): Output {
+  const out = config.output;
+  switch (out.type) {
+    case 'file':
+      return new FileOutput({ ...out, logger: logger.child('output.file') });
+    case 'console':
+      return new ConsoleOutput({ pretty: out.pretty });
+    case 'elasticsearch':
+      throw new FlowshipError(
+        'FLOWSHIP_CONFIG',
+        'output.elasticsearch is not available in this version of flowship; use output.file or output.console',
+      );
+  }
+}
+
+function buildInputs(config: Config, queue: MemoryQueue, logger: Logger, metrics: MetricsRegistry): Input[] {
+  return config.flowship.inputs.map((input) => {
+    const { dictionary, normalizer } = buildNetflowParts(input);
+    const log = logger.child(`input.${input.id}`);
+    if (input.workers > 1) {
+      log.info('decoding runs on one thread in this version; workers > 1 has no effect yet', {
+        workers: input.workers,
+      });
+    }
+    return new NetflowInput({
+      id: input.id,
+      host: input.host,
+      port: input.port,
+      network: input.network,
+      protocols: input.protocols,
+      maxMessageSize: input.max_message_size,
+      readBuffer: input.read_buffer,
+      queueSize: input.queue_size,
+      expirationTimeoutMs: input.expiration_timeout,
+      detectSequenceReset: input.detect_sequence_reset,
+      shareTemplates: input.share_templates,
+      compatibility: input.compatibility,
+      dictionary,
+      normalizer,
+      sink: queue,
+      logger: log,
+      metrics,
+    });
+  });
+}
+
+function signalPromise(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export async function run(options: RunOptions): Promise<number> {
+  const config = loadConfig({ file: options.configFile, overrides: [...options.overrides] });
+  const logger = createLogger({ level: config.logging.level, format: config.logging.json ? 'json' : 'text' });
+  const stopSignal = options.stopSignal ?? signalPromise();
+  // logs go to stderr, which systemd/journald owns: nothing to reopen, but SIGHUP must not kill us
+  const onHangup = () => logger.info('SIGHUP received: nothing to reopen (logs go to stderr)');
+  process.on('SIGHUP', onHangup);
+
+  mkdirSync(config.path.data, { recursive: true });
+  const metrics = new MetricsRegistry();
+  const queue = new MemoryQueue({ maxEvents: config.queue.mem.events });
+  const output = buildOutput(config, logger);
+  const pipeline = new Pipeline({
+    queue,
+    output,
+    batchSize: Math.max(1, config.queue.mem.flush.min_events),
+    flushIntervalMs: config.queue.mem.flush.timeout,
+    metrics,
+    logger: logger.child('pipeline'),
+  });
+  const inputs = buildInputs(config, queue, logger, metrics);
+  let http: MonitoringServer | undefined;
+  try {
+    pipeline.start();
+    for (const input of inputs) await input.start();
+    if (config.http.enabled) {
+      http = new MonitoringServer({
+        registry: metrics,
+        host: config.http.host,
+        port: config.http.port,
+        logger,
+      });
+      const address = await http.listen();
+      logger.info('monitoring endpoint listening', { address: `${address.address}:${address.port}` });
+    }
+    logger.info('flowship started', { inputs: inputs.map((i) => i.id), output: output.name });
+    const signal = await stopSignal;
+    logger.info('stopping', { signal });
+  } finally {
+    await Promise.all(inputs.map((i) => i.stop()));
+    const result = await pipeline.stop({ timeoutMs: DRAIN_TIMEOUT_MS });
+    if (!result.drained) logger.warning('stopped before the queue was drained', { left: result.left });
+    await http?.close();
+    process.off('SIGHUP', onHangup);
+  }
+  logger.info('flowship stopped');
+  return 0;
+}

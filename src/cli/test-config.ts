@@ -1,0 +1,19 @@
+/**
+ * `flowship test config`: load and validate the configuration, including what only the inputs
+ * check when they start (custom definitions files), and print `Config OK` or every problem.
+ */
+import { loadConfig } from '../config/load.ts';
+import { buildNetflowParts } from './netflow.ts';
+
+export interface TestConfigOptions {
+  readonly configFile?: string;
+  readonly overrides: readonly string[];
+}
+
+export function testConfig(options: TestConfigOptions): number {
+  // ConfigError (every problem with file:line:column) propagates to main, which prints it
+  const config = loadConfig({ file: options.configFile, overrides: [...options.overrides] });
+  for (const input of config.flowship.inputs) buildNetflowParts(input);
+  process.stdout.write('Config OK\n');
+  return 0;
+}
