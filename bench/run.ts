@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: runs every benchmark and prints one table per benchmark with the machine it
+ * ran on, so numbers can be compared across commits. `BENCH_SECONDS` sets the timing per case.
+ */
+import { cpus, totalmem } from 'node:os';
+import { runNetflowDecodeBench } from './netflow-decode.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+
+function table(rows: Array<Record<string, string>>): string {
+  const headers = Object.keys(rows[0]);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => r[h].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [
+    line(headers),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map((r) => line(headers.map((h) => r[h]))),
+  ].join('\n');
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(
+  `machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${new Date().toISOString()}\n\n`,
+);
+process.stdout.write(`## decode -> ECS -> NDJSON (netflow)\n\n${table(runNetflowDecodeBench(seconds))}\n`);
