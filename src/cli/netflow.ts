@@ -22,6 +22,8 @@ export function buildNetflowParts(config: NetflowInputConfig, now?: () => Date):
       internalNetworks: parseNetworks(config.internal_networks),
       tags: config.tags,
       namespace: config.namespace,
+      fields: config.fields,
+      fieldsUnderRoot: config.fields_under_root,
       now,
     }),
   };

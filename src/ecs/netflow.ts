@@ -21,6 +21,9 @@ export interface NetflowNormalizerOptions {
   readonly internalNetworks: Networks;
   readonly tags?: readonly string[];
   readonly namespace?: string;
+  /** Filebeat's common `fields` option: added under `fields`, or at the root with `fieldsUnderRoot`. */
+  readonly fields?: Readonly<Record<string, unknown>>;
+  readonly fieldsUnderRoot?: boolean;
   /** Time of conversion, for `event.created`; injected by tests. */
   readonly now?: () => Date;
 }
@@ -88,9 +91,20 @@ export class NetflowNormalizer {
   private readonly dataStream: Readonly<Record<string, string>>;
   private readonly now: () => Date;
   private readonly host: Readonly<Record<string, string>> | undefined;
+  private readonly fields: Readonly<Record<string, unknown>> | undefined;
+  private readonly fieldsUnderRoot: boolean;
 
   constructor(options: NetflowNormalizerOptions) {
-    const { internalNetworks, tags = ['netflow', 'forwarded'], namespace = 'default', now = () => new Date() } = options;
+    const {
+      internalNetworks,
+      tags = ['netflow', 'forwarded'],
+      namespace = 'default',
+      fields,
+      fieldsUnderRoot = false,
+      now = () => new Date(),
+    } = options;
+    this.fields = fields !== undefined && Object.keys(fields).length > 0 ? fields : undefined;
+    this.fieldsUnderRoot = fieldsUnderRoot;
     this.networks = internalNetworks;
     this.tags = tags;
     this.dataStream = { dataset: NETFLOW_DATASET, namespace, type: 'logs' };
@@ -100,7 +114,13 @@ export class NetflowNormalizer {
   }
 
   normalize(record: DecodedRecord): EcsDocument {
-    return record.type === 'netflow_flow' ? this.flow(record) : this.options(record);
+    const doc = record.type === 'netflow_flow' ? this.flow(record) : this.options(record);
+    if (this.fields !== undefined) {
+      // as in Filebeat, fields under the root overwrite what the input set
+      if (this.fieldsUnderRoot) Object.assign(doc, this.fields);
+      else doc.fields = this.fields;
+    }
+    return doc;
   }
 
   private locality(ip: Uint8Array): string {
