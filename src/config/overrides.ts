@@ -22,7 +22,9 @@ const INDEX = /^\d+$/;
 
 export function applyOverride(root: ConfigMap, spec: string, state: BuildState): void {
   const equals = spec.indexOf('=');
-  const key = (equals < 0 ? spec : spec.slice(0, equals)).trim();
+  // Messages name the key and never echo the value, which may be a secret; without `=`, the key
+  // ends where a value would have started (`api_key:abc`, `password abc`).
+  const key = (equals < 0 ? spec.split(/[:\s]/, 1)[0] : spec.slice(0, equals)).trim();
   const origin: Origin = { override: key };
   if (equals < 0 || key === '') {
     state.problems.push({ origin, path: [], message: 'expected -E key=value' });
@@ -33,7 +35,6 @@ export function applyOverride(root: ConfigMap, spec: string, state: BuildState):
     state.problems.push({ origin, path: [], message: `invalid key '${key}'` });
     return;
   }
-  // Never echo the value: it may be a secret.
   const { source, problems } = parseYaml(spec.slice(equals + 1), () => origin);
   if (problems.length > 0) {
     state.problems.push({

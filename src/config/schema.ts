@@ -74,11 +74,15 @@ function notEmpty(value: string): string | undefined {
   return value.trim() === '' ? 'must not be empty' : undefined;
 }
 
+/** A number written as text (`"2055"`, `1e3`, `0x1F`, `02055`, which is decimal here), or undefined. */
+function numeric(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
+
 function int(min: number, max: number = Number.MAX_SAFE_INTEGER) {
-  return z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : value),
-    z.number().int().min(min).max(max),
-  );
+  return z.preprocess((value) => numeric(value) ?? value, z.number().int().min(min).max(max));
 }
 
 /** YAML 1.1 (Go's YAML, so Filebeat) also reads these words as booleans. */
@@ -156,10 +160,9 @@ function unknownKeyMessage(
 function duration(options: { positive?: boolean } = {}) {
   return z.unknown().transform((value, ctx) => {
     let ms: number | undefined;
-    if (typeof value === 'number') ms = value * 1000;
-    else if (typeof value === 'string') {
-      ms = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) * 1000 : parseDuration(value);
-    }
+    const seconds = typeof value === 'number' ? value : numeric(value);
+    if (seconds !== undefined) ms = seconds * 1000;
+    else if (typeof value === 'string') ms = parseDuration(value);
     if (ms === undefined || !Number.isFinite(ms)) {
       ctx.addIssue({
         code: 'custom',
@@ -214,7 +217,7 @@ function size(options: { min?: number; max?: number } = {}) {
   });
 }
 
-/** A file mode: `0600` (octal, as YAML 1.1 and Filebeat read it), `'0600'`, `0o600` or 384. */
+/** A file mode: `0600` (octal, as Go's YAML and so Filebeat read it), `'0600'`, `0o600` or 384. */
 function fileMode() {
   return z.unknown().transform((value, ctx) => {
     let mode: number | undefined;
@@ -255,7 +258,7 @@ function omit<T extends object, K extends keyof T>(value: T, ...keys: K[]): Omit
 // Inputs
 
 export const NETFLOW_PROTOCOLS = ['v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'ipfix'] as const;
-export const NETFLOW_DEFAULT_PORT = 2055;
+const NETFLOW_DEFAULT_PORT = 2055;
 
 /** Ids name files under path.data (registry, template cache), so they must be safe file names. */
 function checkId(id: string): string | undefined {

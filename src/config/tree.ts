@@ -7,7 +7,11 @@
  *     merged with maps written out in full; setting the same leaf twice is an error;
  *   - `${VAR}` references in values are expanded (expand.ts). An unquoted value that is exactly one
  *     reference is typed like YAML would type it (`port: ${PORT}` is a number, `${HOSTS}` holding
- *     `[a, b]` is a list); anything else stays a string.
+ *     `[a, b]` is a list); anything else stays a string;
+ *   - an unquoted number or boolean is one only when written canonically (`2055`, `1.5`, `true`).
+ *     Otherwise (`0600`, `0x1F`, `1e3`, `True`) the text is kept, and the schema parses it for
+ *     settings that take a number, so a string setting (a password) is exactly what was written:
+ *     `0123` stays `0123`, never 83 (Go's YAML) or 123 (YAML 1.2). File modes read `0600` as octal.
  */
 import {
   type Document,
@@ -19,7 +23,6 @@ import {
   type ParseOptions,
   parseDocument,
   type Scalar,
-  type ScalarTag,
   type SchemaOptions,
   type YAMLMap,
 } from 'yaml';
@@ -44,7 +47,7 @@ export interface Problem {
   message: string;
 }
 
-export function formatOrigin(origin: Origin): string {
+function formatOrigin(origin: Origin): string {
   return 'override' in origin ? `-E ${origin.override}` : `${origin.file}:${origin.line}:${origin.col}`;
 }
 
@@ -58,18 +61,8 @@ export function formatProblem(problem: Problem): string {
   return `${formatOrigin(problem.origin)}: ${path === '' ? '' : `${path}: `}${problem.message}`;
 }
 
-/** Go's YAML reads `0600` as octal, and Filebeat users write file modes that way; YAML 1.2 would not. */
-const goOctal: ScalarTag = {
-  tag: 'tag:yaml.org,2002:int',
-  format: 'OCT',
-  default: true,
-  test: /^0[0-7]+$/,
-  resolve: (text) => Number.parseInt(text, 8),
-};
-
-export const YAML_OPTIONS: ParseOptions & SchemaOptions = {
+const YAML_OPTIONS: ParseOptions & SchemaOptions = {
   schema: 'core',
-  customTags: (tags) => [goOctal, ...tags],
   prettyErrors: false,
   uniqueKeys: true,
 };
@@ -85,17 +78,6 @@ export function getOwn(map: ConfigMap, key: string): Value | undefined {
 
 export function setOwn(map: ConfigMap, key: string, value: Value): void {
   Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/** The value at `path`, or undefined when there is none. */
-export function valueAt(root: Value, path: Path): Value | undefined {
-  let node: Value | undefined = root;
-  for (const segment of path) {
-    if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
-    else if (isConfigMap(node) && typeof segment !== 'symbol') node = getOwn(node, String(segment));
-    else return undefined;
-  }
-  return node;
 }
 
 /** Positions of keys and values by path; a path without one takes its nearest ancestor's. */
@@ -254,7 +236,7 @@ function build(
 
 function keyText(node: unknown): string | undefined {
   if (!isScalar(node)) return undefined;
-  // The key as written: `0600:` is the key "0600", not 384.
+  // The key as written: `0600:` is the key "0600", not 600.
   if (node.type === 'PLAIN' && typeof node.source === 'string') return node.source;
   const value = node.value;
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
@@ -351,7 +333,10 @@ function buildScalar(
       return typed(expansion.value, path, keyOrigin, valueOrigin, state);
     return expansion.value;
   }
-  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return node.type === 'PLAIN' && typeof node.source === 'string' ? canonical(node.source, value) : value;
+  }
+  if (value === null) return value;
   state.problems.push({
     origin: valueOrigin,
     path,
@@ -386,7 +371,10 @@ function typed(text: string, path: Path, keyOrigin: Origin, valueOrigin: Origin,
     return buildValue(contents, path, keyOrigin, source, { ...state, env: undefined });
   }
   const scalar = isScalar(contents) ? contents.value : undefined;
-  if ((typeof scalar === 'number' || typeof scalar === 'boolean') && String(scalar) === trimmed)
-    return scalar;
-  return text;
+  return typeof scalar === 'number' || typeof scalar === 'boolean' ? canonical(text, scalar) : text;
+}
+
+/** The number or boolean YAML read from `text` if that is how it would be written, else the text. */
+function canonical(text: string, value: number | boolean): Value {
+  return String(value) === text.trim() ? value : text;
 }
