@@ -19,8 +19,8 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
-import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
 import type { Session } from './session.ts';
+import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
 import { compileTemplate, type FieldSpec } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
@@ -48,24 +48,38 @@ function readSpecs(buf: Buffer, off: number, end: number, count: number): [Field
   return [specs, p];
 }
 
+/** A change to the session's templates, applied once its whole set has parsed. */
+type TemplateChange = () => void;
+
 /**
- * Handles a withdrawal record when flowship honours them (extended mode, R5). Returns true when
- * the record was one.
+ * The withdrawal a record makes when flowship honours them (extended mode, R5), or undefined when
+ * the record is none.
  */
-function withdraw(ctx: TemplateProtocolContext, session: Session, setId: number, id: number): boolean {
-  if (ctx.compatibility === 'filebeat') return false;
-  if (id === setId) {
-    session.withdrawAll(setId === OPTIONS_TEMPLATE_SET);
-    return true;
-  }
-  if (id >= 256) {
-    session.withdraw(id);
-    return true;
-  }
-  return false;
+function withdrawal(
+  ctx: TemplateProtocolContext,
+  session: Session,
+  setId: number,
+  id: number,
+): TemplateChange | undefined {
+  if (ctx.compatibility === 'filebeat') return undefined;
+  if (id === setId) return () => session.withdrawAll(setId === OPTIONS_TEMPLATE_SET);
+  if (id >= 256) return () => session.withdraw(id);
+  return undefined;
 }
 
-function readTemplateSet(ctx: TemplateProtocolContext, session: Session, buf: Buffer, start: number, end: number) {
+/*
+ * Template and options template sets are parsed whole before their changes apply: a decode error
+ * in a set loses the templates (and withdrawals) before it in that set too (Filebeat adds a set's
+ * templates only once the set parsed), while those of earlier sets stay.
+ */
+function readTemplateSet(
+  ctx: TemplateProtocolContext,
+  session: Session,
+  buf: Buffer,
+  start: number,
+  end: number,
+) {
+  const changes: TemplateChange[] = [];
   let off = start;
   const extended = ctx.compatibility === 'extended';
   // Filebeat reads template records while 8 bytes remain; a 4-byte withdrawal record is a whole
@@ -74,18 +88,26 @@ function readTemplateSet(ctx: TemplateProtocolContext, session: Session, buf: Bu
     const id = buf.readUInt16BE(off);
     const count = buf.readUInt16BE(off + 2);
     off += 4;
-    if (count === 0 && withdraw(ctx, session, TEMPLATE_SET, id)) continue;
-    if (id === 0 && count === 0 && extended) return; // zero padding at the end of the set
+    const withdraw = count === 0 ? withdrawal(ctx, session, TEMPLATE_SET, id) : undefined;
+    if (withdraw !== undefined) {
+      changes.push(withdraw);
+      continue;
+    }
+    // anything else in the last 4-7 bytes is padding, as for Filebeat, whatever its bytes
+    if (end - off < 4) break;
+    if (id === 0 && count === 0 && extended) break; // zero padding at the end of the set
     if (id < 256) throw new DecodeError('bad_template', `template id ${id} is below 256`);
     if (count === 0) continue;
     if (end - off < 2 * count) {
       throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`);
     }
     const read = readSpecs(buf, off, end, count);
-    if (read === undefined) return; // runs past the set end: dropped silently, as Filebeat does
-    session.addTemplate(compileTemplate(ctx.dictionary, id, read[0], 0, false));
+    if (read === undefined) break; // runs past the set end: dropped silently, as Filebeat does
+    const template = compileTemplate(ctx.dictionary, id, read[0], 0, false);
+    changes.push(() => session.addTemplate(template));
     off = read[1];
   }
+  for (const change of changes) change();
 }
 
 function readOptionsTemplateSet(
@@ -95,17 +117,20 @@ function readOptionsTemplateSet(
   start: number,
   end: number,
 ) {
+  const changes: TemplateChange[] = [];
   let off = start;
   const extended = ctx.compatibility === 'extended';
   while (end - off >= (extended ? 4 : 6)) {
     const id = buf.readUInt16BE(off);
     const total = buf.readUInt16BE(off + 2);
-    if (total === 0 && withdraw(ctx, session, OPTIONS_TEMPLATE_SET, id)) {
+    const withdraw = total === 0 ? withdrawal(ctx, session, OPTIONS_TEMPLATE_SET, id) : undefined;
+    if (withdraw !== undefined) {
+      changes.push(withdraw);
       off += 4;
       continue;
     }
-    if (extended && id === 0 && total === 0) return; // zero padding
-    if (end - off < 6) return;
+    if (extended && id === 0 && total === 0) break; // zero padding
+    if (end - off < 6) break;
     const scope = buf.readUInt16BE(off + 4);
     off += 6;
     if (id < 256) throw new DecodeError('bad_options_template', `options template id ${id} is below 256`);
@@ -119,9 +144,11 @@ function readOptionsTemplateSet(
     if (read === undefined) {
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
-    session.addTemplate(compileTemplate(ctx.dictionary, id, read[0], scope, true));
+    const template = compileTemplate(ctx.dictionary, id, read[0], scope, true);
+    changes.push(() => session.addTemplate(template));
     off = read[1];
   }
+  for (const change of changes) change();
 }
 
 /** Decodes one IPFIX message into `out`; returns its length from the header. */
@@ -136,7 +163,10 @@ export function decodeIpfix(
   }
   const length = buf.readUInt16BE(2);
   if (length < HEADER_LENGTH || length > buf.length) {
-    throw new DecodeError('bad_length', `IPFIX message length ${length} does not fit a ${buf.length}-byte datagram`);
+    throw new DecodeError(
+      'bad_length',
+      `IPFIX message length ${length} does not fit a ${buf.length}-byte datagram`,
+    );
   }
   const sequence = buf.readUInt32BE(8);
   const domain = buf.readUInt32BE(12);

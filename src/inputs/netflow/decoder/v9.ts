@@ -19,9 +19,9 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
-import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
 import type { Session } from './session.ts';
-import { compileTemplate, type FieldSpec } from './template.ts';
+import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
+import { compileTemplate, type FieldSpec, type Template } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
 const HEADER_LENGTH = 20;
@@ -35,7 +35,19 @@ function readSpecs(buf: Buffer, off: number, count: number): FieldSpec[] {
   return specs;
 }
 
-function readTemplateSet(ctx: TemplateProtocolContext, session: Session, buf: Buffer, start: number, end: number) {
+/*
+ * Template and options template sets are parsed whole before their templates are learned: a
+ * decode error in a set loses the templates before it in that set too (Filebeat adds a set's
+ * templates only once the set parsed), while templates of earlier sets stay.
+ */
+function readTemplateSet(
+  ctx: TemplateProtocolContext,
+  session: Session,
+  buf: Buffer,
+  start: number,
+  end: number,
+) {
+  const learned: Template[] = [];
   let off = start;
   while (end - off >= 8) {
     const id = buf.readUInt16BE(off);
@@ -47,10 +59,11 @@ function readTemplateSet(ctx: TemplateProtocolContext, session: Session, buf: Bu
       throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`);
     }
     // a template running past the set end is dropped silently, as Filebeat does
-    if (end - off < 4 * count) return;
-    session.addTemplate(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false));
+    if (end - off < 4 * count) break;
+    learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false));
     off += 4 * count;
   }
+  for (const template of learned) session.addTemplate(template);
 }
 
 function readOptionsTemplateSet(
@@ -60,6 +73,7 @@ function readOptionsTemplateSet(
   start: number,
   end: number,
 ) {
+  const learned: Template[] = [];
   let off = start;
   while (end - off >= 6) {
     const id = buf.readUInt16BE(off);
@@ -78,9 +92,10 @@ function readOptionsTemplateSet(
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
     const count = (scopeLength + optionLength) / 4;
-    session.addTemplate(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true));
+    learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true));
     off += scopeLength + optionLength;
   }
+  for (const template of learned) session.addTemplate(template);
 }
 
 /**
@@ -94,7 +109,10 @@ export function decodeV9(
   out: DecodedRecord[],
 ): number {
   if (buf.length < HEADER_LENGTH) {
-    throw new DecodeError('short_header', `NetFlow v9 header needs ${HEADER_LENGTH} bytes, got ${buf.length}`);
+    throw new DecodeError(
+      'short_header',
+      `NetFlow v9 header needs ${HEADER_LENGTH} bytes, got ${buf.length}`,
+    );
   }
   let remainingSets = buf.readUInt16BE(2);
   const sequence = buf.readUInt32BE(12);

@@ -6,6 +6,7 @@
  * of 3, a variable-length integer of 9 bytes, a date outside what JSON can render): only that field
  * is lost, never the record.
  */
+import { isUtf8 } from 'node:buffer';
 import { formatIPv6 } from '../../../ecs/ip.ts';
 import type { IeType } from '../fields/types.ts';
 import type { FieldValue } from './types.ts';
@@ -138,7 +139,53 @@ function readString(buf: Buffer, off: number, len: number): string {
   let end = off + len;
   // trailing NULs are C-string padding; leading and embedded ones are data and stay
   while (end > off && buf[end - 1] === 0) end--;
-  return utf8.decode(buf.subarray(off, end));
+  const bytes = buf.subarray(off, end);
+  return utf8.decode(isUtf8(bytes) ? bytes : replaceInvalidUtf8(bytes));
+}
+
+/**
+ * Length of the UTF-8 sequence starting at `i` if it is well-formed (RFC 3629 §4, the rules Go's
+ * `utf8.DecodeRune` applies: no overlong forms, no surrogates, nothing above U+10FFFF), else 0.
+ */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  let n: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c === 0xe0) lo = 0xa0;
+    else if (c === 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c === 0xf0) lo = 0x90;
+    else if (c === 0xf4) hi = 0x8f;
+  } else return 0;
+  if (i + n > b.length || b[i + 1] < lo || b[i + 1] > hi) return 0;
+  for (let k = 2; k < n; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return 0;
+  return n;
+}
+
+/**
+ * Filebeat keeps the raw bytes and its JSON encoder writes one U+FFFD per invalid byte, while
+ * TextDecoder writes one per maximal invalid subsequence (`e2 82 41` -> 2 vs 1). Replacing each
+ * invalid byte by the UTF-8 form of U+FFFD first gives Filebeat's text.
+ */
+function replaceInvalidUtf8(bytes: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n === 0) {
+      out.push(0xef, 0xbf, 0xbd);
+      i++;
+    } else {
+      for (let k = 0; k < n; k++) out.push(bytes[i + k]);
+      i += n;
+    }
+  }
+  return Uint8Array.from(out);
 }
 
 const READERS: Record<IeType, Reader | undefined> = {
@@ -151,7 +198,8 @@ const READERS: Record<IeType, Reader | undefined> = {
   signed32: (b, o, l) => (l <= 4 ? readSigned(b, o, l) : undefined),
   signed64: (b, o, l) => (l <= 8 ? readSigned(b, o, l) : undefined),
   float32: (b, o, l) => (l === 4 ? finite(b.readFloatBE(o)) : undefined),
-  float64: (b, o, l) => (l === 8 ? finite(b.readDoubleBE(o)) : l === 4 ? finite(b.readFloatBE(o)) : undefined),
+  float64: (b, o, l) =>
+    l === 8 ? finite(b.readDoubleBE(o)) : l === 4 ? finite(b.readFloatBE(o)) : undefined,
   boolean: (b, o, l) => (l !== 1 ? undefined : b[o] === 1 ? true : b[o] === 2 ? false : undefined),
   macAddress: (b, o, l) => (l === 6 ? formatMac(b, o) : undefined),
   octetArray: (b, o, l) => Array.from(b.subarray(o, o + l)),
@@ -166,7 +214,8 @@ const READERS: Record<IeType, Reader | undefined> = {
   dateTimeNanoseconds: (b, o, l) => (l === 8 ? readNtp(b, o) : undefined),
   ipv4Address: (b, o, l) => (l === 4 ? formatIPv4(b, o) : undefined),
   ipv6Address: (b, o, l) => (l === 16 ? formatIPv6(b, o) : undefined),
-  aclIdAsa: (b, o, l) => (l === 12 ? `${hexWord(b, o)}-${hexWord(b, o + 4)}-${hexWord(b, o + 8)}` : undefined),
+  aclIdAsa: (b, o, l) =>
+    l === 12 ? `${hexWord(b, o)}-${hexWord(b, o + 4)}-${hexWord(b, o + 8)}` : undefined,
   // RFC 6313 lists are consumed, not emitted (NETFLOW.md 1.5)
   basicList: undefined,
   subTemplateList: undefined,
