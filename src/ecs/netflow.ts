@@ -6,7 +6,14 @@
  * Pure: the only inputs are the record, the options resolved once, and the injected clock.
  */
 import { hostname } from 'node:os';
-import type { DecodedRecord, FieldMap, FieldValue, FlowRecord, OptionsRecord, RawJson } from '../inputs/netflow/decoder/types.ts';
+import type {
+  DecodedRecord,
+  FieldMap,
+  FieldValue,
+  FlowRecord,
+  OptionsRecord,
+  RawJson,
+} from '../inputs/netflow/decoder/types.ts';
 import type { EcsDocument } from '../pipeline/event.ts';
 import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
@@ -267,7 +274,12 @@ export class NetflowNormalizer {
     }
     const bytes = firstCounter(f, 'octet_delta_count', 'octet_total_count', 'initiator_octets');
     const packets = firstCounter(f, 'packet_delta_count', 'packet_total_count', 'initiator_packets');
-    const revBytes = firstCounter(f, 'reverse_octet_delta_count', 'reverse_octet_total_count', 'responder_octets');
+    const revBytes = firstCounter(
+      f,
+      'reverse_octet_delta_count',
+      'reverse_octet_total_count',
+      'responder_octets',
+    );
     const revPackets = firstCounter(
       f,
       'reverse_packet_delta_count',

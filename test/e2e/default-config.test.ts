@@ -71,9 +71,7 @@ describe('the default configuration (npm start)', { timeout: 60_000 }, () => {
     assert.equal(docs.length, 60);
     const exporters = new Set(docs.map((d) => d.observer.ip[0]));
     assert.deepEqual([...exporters].sort(), ['127.0.0.1', '::1']);
-    assert.ok(
-      docs.every((d) => d['event']['dataset'] === 'netflow.log' && d['netflow']['exporter']['version'] === 5),
-    );
+    assert.ok(docs.every((d) => d.event.dataset === 'netflow.log' && d.netflow.exporter.version === 5));
   });
 
   it('exits 0 on SIGINT', async () => {

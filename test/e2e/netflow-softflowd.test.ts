@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,9 +128,34 @@ describe('flowship run with softflowd over real UDP', { timeout: 180_000 }, () =
     flowship = startFlowship(['run', '-c', join(dir, 'flowship.yml')]);
     await flowship.waitFor(/flowship started/);
 
-    const capture = join(dir, 'export.pcap');
-    const tshark = start('tshark', ['-i', 'lo', '-f', `udp port ${port}`, '-w', capture, '-q']);
+    const capture = join(dir, 'capture.pcap');
+    // tshark announces "Capturing on" before the capture is live: wait until it has seen a probe
+    // datagram (to a port nobody listens on, so the exporter's stream stays clean)
+    const probePort = await freeUdpPort();
+    const tshark = start('tshark', [
+      '-i',
+      'lo',
+      '-f',
+      `udp port ${port} or udp port ${probePort}`,
+      '-w',
+      capture,
+      '-P',
+      '-l',
+    ]);
     await tshark.waitFor(/Capturing on/);
+    const probe = createSocket('udp4');
+    try {
+      await eventually(
+        () => {
+          probe.send('probe', probePort, '127.0.0.1');
+          return tshark.stdout().includes(String(probePort)) ? true : undefined;
+        },
+        20_000,
+        'tshark to capture a probe datagram',
+      );
+    } finally {
+      probe.close();
+    }
     for (const version of ['5', '9', '10']) {
       const args = ['-r', traffic, '-n', `127.0.0.1:${port}`, '-v', version, '-d'];
       if (version !== '5') args.push('-6'); // v5 has no IPv6 records
@@ -140,7 +166,15 @@ describe('flowship run with softflowd over real UDP', { timeout: 180_000 }, () =
     }
     await new Promise((r) => setTimeout(r, 1000));
     await tshark.stop('SIGINT');
-    expected = tsharkFlows(capture, port);
+    // the exporters' datagrams alone, for `flowship decode`
+    execFileSync(
+      'tshark',
+      ['-r', capture, '-Y', `udp.dstport == ${port}`, '-F', 'pcap', '-w', join(dir, 'export.pcap')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    expected = tsharkFlows(join(dir, 'export.pcap'), port);
 
     shipped = await eventually(
       () => {

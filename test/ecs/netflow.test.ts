@@ -15,7 +15,6 @@ import type {
   OptionsRecord,
 } from '../../src/inputs/netflow/decoder/types.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: documents read back from JSON, inspected path by path
 type Json = Record<string, any>;
 
 const EXPORT = new Date('2020-06-01T12:00:10.000Z');

@@ -14,7 +14,7 @@ import type { EventSink, Input } from '../input.ts';
 import { NetflowDecoder, type Protocol } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 import type { Compatibility, Dictionary } from './fields/types.ts';
-import { type BoundAddress, UdpReceiver, type UdpNetwork } from './receiver.ts';
+import { type BoundAddress, type UdpNetwork, UdpReceiver } from './receiver.ts';
 
 export interface NetflowInputOptions {
   readonly id: string;
@@ -101,7 +101,8 @@ export class NetflowInput implements Input {
       maxMessageSize: options.maxMessageSize,
       onDatagram: (payload, from) => this.enqueue(payload, from),
       onTruncated: () => this.stats.truncated_datagrams_total++,
-      onError: (err) => this.logger.rateLimited('socket', 10_000).error('UDP socket error', { error: err.message }),
+      onError: (err) =>
+        this.logger.rateLimited('socket', 10_000).error('UDP socket error', { error: err.message }),
     });
     if (options.metrics !== undefined) this.registerMetrics(options.metrics);
   }
@@ -210,26 +211,59 @@ export class NetflowInput implements Input {
       name: 'flowship_netflow_decode_errors_by_reason_total',
       help: 'Decode errors by reason.',
       labelNames: ['input', 'reason'],
-      collect: () => [...this.decodeErrors].map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
+      collect: () =>
+        [...this.decodeErrors].map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
     });
     const s = this.decoder.stats;
     const decoderCounter = (name: string, help: string, read: () => number) =>
       metrics.counter({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
-    decoderCounter('flowship_netflow_templates_learned_total', 'Templates learned.', () => s.templatesLearned);
-    decoderCounter('flowship_netflow_templates_replaced_total', 'Templates re-announced or redefined.', () => s.templatesReplaced);
-    decoderCounter('flowship_netflow_templates_expired_total', 'Templates expired unused.', () => s.templatesExpired);
-    decoderCounter('flowship_netflow_templates_withdrawn_total', 'IPFIX templates withdrawn.', () => s.templatesWithdrawn);
-    decoderCounter('flowship_netflow_sequence_resets_total', 'Sessions reset on a sequence jump.', () => s.sequenceResets);
+    decoderCounter(
+      'flowship_netflow_templates_learned_total',
+      'Templates learned.',
+      () => s.templatesLearned,
+    );
+    decoderCounter(
+      'flowship_netflow_templates_replaced_total',
+      'Templates re-announced or redefined.',
+      () => s.templatesReplaced,
+    );
+    decoderCounter(
+      'flowship_netflow_templates_expired_total',
+      'Templates expired unused.',
+      () => s.templatesExpired,
+    );
+    decoderCounter(
+      'flowship_netflow_templates_withdrawn_total',
+      'IPFIX templates withdrawn.',
+      () => s.templatesWithdrawn,
+    );
+    decoderCounter(
+      'flowship_netflow_sequence_resets_total',
+      'Sessions reset on a sequence jump.',
+      () => s.sequenceResets,
+    );
     decoderCounter(
       'flowship_netflow_data_sets_without_template_total',
       'Data sets skipped because their template is unknown.',
       () => s.dataSetsWithoutTemplate,
     );
-    decoderCounter('flowship_netflow_sessions_rejected_total', 'Sessions refused: session table full.', () => s.sessionsRejected);
-    decoderCounter('flowship_netflow_templates_rejected_total', 'Templates refused: per-session cap reached.', () => s.templatesRejected);
+    decoderCounter(
+      'flowship_netflow_sessions_rejected_total',
+      'Sessions refused: session table full.',
+      () => s.sessionsRejected,
+    );
+    decoderCounter(
+      'flowship_netflow_templates_rejected_total',
+      'Templates refused: per-session cap reached.',
+      () => s.templatesRejected,
+    );
     const gauge = (name: string, help: string, read: () => number) =>
       metrics.gauge({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
-    gauge('flowship_netflow_receive_queue_length', 'Datagrams waiting to be decoded.', () => this.queueLength);
+    gauge(
+      'flowship_netflow_receive_queue_length',
+      'Datagrams waiting to be decoded.',
+      () => this.queueLength,
+    );
     gauge('flowship_netflow_templates_active', 'Templates held.', () => this.decoder.templateCount);
     gauge('flowship_netflow_sessions_active', 'Template sessions held.', () => this.decoder.sessionCount);
     gauge('flowship_netflow_open_connections', 'Listening sockets.', () => this.receiver.socketCount);

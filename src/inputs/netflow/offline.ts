@@ -2,12 +2,13 @@
  * Offline decoding for `flowship decode`: capture files in, decoded records out, through the same
  * decoder the UDP input uses, with template state carried across packets and files in order.
  */
+
+import { formatExporterAddress, normalizeRemoteAddress } from '../../ecs/ip.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { nextV9Start, readCaptureFile } from './capture/index.ts';
 import type { NetflowDecoder } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 import type { DecodedRecord } from './decoder/types.ts';
-import { formatExporterAddress, normalizeRemoteAddress } from '../../ecs/ip.ts';
 
 export interface OfflineDecodeOptions {
   readonly decoder: NetflowDecoder;

@@ -84,9 +84,13 @@ export class UdpReceiver {
         // `localhost` on a host without IPv6 loopback: keep the IPv4 listener
         if (host === 'localhost' && v6 && bound.length > 0) continue;
         await this.stop();
-        throw new FlowshipError('FLOWSHIP_CONFIG', `cannot listen on udp ${address}:${port}: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new FlowshipError(
+          'FLOWSHIP_CONFIG',
+          `cannot listen on udp ${address}:${port}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       if (this.options.readBuffer !== undefined) socket.setRecvBufferSize(this.options.readBuffer);
       socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));

@@ -9,7 +9,6 @@ import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
 import { decodeIpfix } from './ipfix.ts';
 import { decodeLegacy, type ExporterAddress, LegacyLayouts } from './legacy.ts';
-import type { TemplateProtocolContext } from './sets.ts';
 import {
   DEFAULT_SESSION_LIMITS,
   type DecoderStats,
@@ -17,6 +16,7 @@ import {
   type SessionLimits,
   SessionTable,
 } from './session.ts';
+import type { TemplateProtocolContext } from './sets.ts';
 import type { DecodedRecord } from './types.ts';
 import { decodeV9 } from './v9.ts';
 

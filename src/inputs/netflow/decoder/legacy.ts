@@ -245,7 +245,10 @@ export function decodeLegacy(
   const version = buf.readUInt16BE(0);
   const headerLength = version === 1 ? 16 : version === 8 ? 28 : 24;
   if (buf.length < headerLength) {
-    throw new DecodeError('short_header', `NetFlow v${version} header needs ${headerLength} bytes, got ${buf.length}`);
+    throw new DecodeError(
+      'short_header',
+      `NetFlow v${version} header needs ${headerLength} bytes, got ${buf.length}`,
+    );
   }
   const count = buf.readUInt16BE(2);
   const exporter: ExporterMeta = {
@@ -280,7 +283,10 @@ export function decodeLegacy(
       exporter.aggregationVersion = buf[23];
       const scheme = layouts.v8.get(buf[22]);
       if (scheme === undefined) {
-        throw new DecodeError('unknown_aggregation', `NetFlow v8 aggregation scheme ${buf[22]} is not supported`);
+        throw new DecodeError(
+          'unknown_aggregation',
+          `NetFlow v8 aggregation scheme ${buf[22]} is not supported`,
+        );
       }
       template = scheme;
       break;

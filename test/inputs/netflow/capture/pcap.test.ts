@@ -22,7 +22,6 @@ import {
   idb,
   ipv4,
   ipv6,
-  ipv6Bytes,
   le32,
   option,
   type PcapRecord,
@@ -34,8 +33,6 @@ import {
   sll2,
   spb,
   udp,
-  V6_DST,
-  V6_SRC,
 } from './synthetic.ts';
 
 const fixtures = new URL('../../../../fixtures/netflow/', import.meta.url);
