@@ -118,8 +118,7 @@ export async function run(options: RunOptions): Promise<number> {
         port: config.http.port,
         logger,
       });
-      const address = await http.listen();
-      logger.info('monitoring endpoint listening', { address: `${address.address}:${address.port}` });
+      await http.listen();
     }
     logger.info('flowship started', { inputs: inputs.map((i) => i.id), output: output.name });
     const signal = await stopSignal;
