@@ -1,10 +1,11 @@
 /**
  * `flowship decode FILE...`: decode NetFlow/IPFIX captures (pcap, pcapng, raw .dat) into the ECS
  * documents `run` would ship, one JSON document per line on stdout. Template state carries across
- * packets and files in the order given. Exit 1 only when a file cannot be read; decode errors are
- * reported on stderr and counted.
+ * packets and files in the order given, and datagrams longer than the input's `max_message_size`
+ * are cut as `run` cuts them. Exit 1 when a file cannot be read or stdout fails; decode errors
+ * are reported on stderr and counted. A reader that goes away (`flowship decode … | head`, EPIPE)
+ * ends decoding quietly with exit 0.
  */
-import { once } from 'node:events';
 import { loadConfig } from '../config/load.ts';
 import type { NetflowInputConfig } from '../config/schema.ts';
 import { parseIp } from '../ecs/ip.ts';
@@ -65,42 +66,82 @@ export async function decode(options: DecodeOptions): Promise<number> {
     detectSequenceReset: config.detect_sequence_reset,
     expirationTimeoutMs: 0,
   });
-  const summary: OfflineDecodeSummary = { datagrams: 0, records: 0, errors: 0 };
+  const summary: OfflineDecodeSummary = { datagrams: 0, records: 0, errors: 0, truncated: 0 };
+  // Without a listener, a write error (EPIPE when the reader exits) is an uncaught exception.
+  let outputError: NodeJS.ErrnoException | undefined;
+  const onOutputError = (err: NodeJS.ErrnoException) => {
+    outputError ??= err;
+  };
+  stdout.on('error', onOutputError);
   let buffered: string[] = [];
-  const flush = async () => {
-    if (buffered.length === 0) return;
-    const chunk = buffered.join('');
-    buffered = [];
-    if (!stdout.write(chunk)) await once(stdout, 'drain');
+  /** Writes what is buffered and waits until the stream has taken it; false once stdout failed. */
+  const flush = async (): Promise<boolean> => {
+    if (outputError === undefined && buffered.length > 0) {
+      const chunk = buffered.join('');
+      buffered = [];
+      // The callback comes once the chunk is handed on (or failed), so it also paces a slow reader.
+      await new Promise<void>((resolve) =>
+        stdout.write(chunk, (err?: Error | null) => {
+          if (err) outputError ??= err;
+          resolve();
+        }),
+      );
+    }
+    return outputError === undefined;
   };
   let unreadable = 0;
-  for (const file of options.files) {
+  files: for (const file of options.files) {
     try {
       const records = decodeCaptureFile(
         file,
         {
           decoder,
           exporter,
+          maxMessageSize: config.max_message_size,
           onError: (err, where) =>
             stderr.write(
               `${where.file}: packet ${where.frame} from ${where.exporter}: ${err.reason}: ${err.message}\n`,
+            ),
+          onTruncated: (where) =>
+            stderr.write(
+              `${where.file}: packet ${where.frame} from ${where.exporter}: ${where.length} bytes, ` +
+                `truncated to max_message_size (${config.max_message_size} bytes)\n`,
             ),
         },
         summary,
       );
       for (const record of records) {
-        buffered.push(`${JSON.stringify(normalizer.normalize(record))}\n`);
-        if (buffered.length >= 512) await flush();
+        let line: string;
+        try {
+          line = `${JSON.stringify(normalizer.normalize(record))}\n`;
+        } catch (err) {
+          // as `run` counts it: a decode error with reason internal, and on with the next record
+          summary.errors++;
+          stderr.write(
+            `${file}: a record from ${record.exporter.address} failed: internal: ${(err as Error).message}\n`,
+          );
+          continue;
+        }
+        buffered.push(line);
+        if (buffered.length >= 512 && !(await flush())) break files;
       }
     } catch (err) {
       if (!(err instanceof FlowshipError)) throw err;
       unreadable++;
       stderr.write(`${file}: ${err.message}\n`);
     }
-    await flush();
+    if (!(await flush())) break;
   }
+  if (outputError !== undefined) {
+    // The listener stays: the stream is finished, and a late second error must not be uncaught.
+    if (outputError.code === 'EPIPE') return 0;
+    stderr.write(`flowship: cannot write the documents to stdout: ${outputError.message}\n`);
+    return 1;
+  }
+  stdout.off('error', onOutputError);
   stderr.write(
-    `decoded ${summary.records} records from ${summary.datagrams} packets in ${options.files.length - unreadable} files; ${summary.errors} decode errors\n`,
+    `decoded ${summary.records} records from ${summary.datagrams} packets in ${options.files.length - unreadable} files; ` +
+      `${summary.errors} decode errors; ${summary.truncated} truncated to max_message_size\n`,
   );
   return unreadable > 0 ? 1 : 0;
 }

@@ -17,6 +17,7 @@ import { MemoryQueue } from '../pipeline/memory-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildNetflowParts } from './netflow.ts';
+import { checkRunnable, elasticsearchUnavailable } from './runnable.ts';
 
 /** How long a shutdown may spend draining the queue into the output. */
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -36,10 +37,7 @@ function buildOutput(config: Config, logger: Logger): Output {
     case 'console':
       return new ConsoleOutput({ pretty: out.pretty });
     case 'elasticsearch':
-      throw new FlowshipError(
-        'FLOWSHIP_CONFIG',
-        'output.elasticsearch is not available in this version of flowship; use output.file or output.console',
-      );
+      throw elasticsearchUnavailable(); // checkRunnable stopped it earlier
   }
 }
 
@@ -86,15 +84,31 @@ function signalPromise(): Promise<string> {
   });
 }
 
+/** Creates path.data; a failure is a configuration error, printed without a stack trace. */
+function createDataPath(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    throw new FlowshipError(
+      'FLOWSHIP_CONFIG',
+      `path.data ${path} cannot be created: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 export async function run(options: RunOptions): Promise<number> {
   const config = loadConfig({ file: options.configFile, overrides: [...options.overrides] });
+  checkRunnable(config);
+  createDataPath(config.path.data);
   const logger = createLogger({ level: config.logging.level, format: config.logging.json ? 'json' : 'text' });
   const stopSignal = options.stopSignal ?? signalPromise();
   // logs go to stderr, which systemd/journald owns: nothing to reopen, but SIGHUP must not kill us
   const onHangup = () => logger.info('SIGHUP received: nothing to reopen (logs go to stderr)');
   process.on('SIGHUP', onHangup);
 
-  mkdirSync(config.path.data, { recursive: true });
   const metrics = new MetricsRegistry();
   const queue = new MemoryQueue({ maxEvents: config.queue.mem.events });
   const output = buildOutput(config, logger);

@@ -74,6 +74,11 @@ function notEmpty(value: string): string | undefined {
   return value.trim() === '' ? 'must not be empty' : undefined;
 }
 
+/** Empty is a value of its own (every address, for a bind host); only spaces are a mistake. */
+function notBlank(value: string): string | undefined {
+  return value !== '' && value.trim() === '' ? 'must not be blank' : undefined;
+}
+
 /** A number written as text (`"2055"`, `1e3`, `0x1F`, `02055`, which is decimal here), or undefined. */
 function numeric(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
@@ -306,12 +311,14 @@ const netflowInput = section(
     type: z.literal('netflow'),
     enabled: withDefault(bool(), true),
     id: withDefault(text(checkId), 'netflow'),
-    host: withDefault(text(notEmpty), 'localhost'),
+    /** `""` (as Go's `":2055"`) is every address; see the transform below. */
+    host: withDefault(text(notBlank), 'localhost'),
     port: optional(int(0, 65535)),
     network: withDefault(z.enum(['udp', 'udp4', 'udp6']), 'udp'),
     protocols: withDefault(list(z.enum(NETFLOW_PROTOCOLS), 1), [...NETFLOW_PROTOCOLS]),
     max_message_size: withDefault(size({ min: 1, max: 65536 }), '10KiB'),
-    read_buffer: optional(size({ min: 1 })),
+    /** SO_RCVBUF is a C int: Node refuses 2 GiB and more (ERR_SOCKET_BUFFER_SIZE). */
+    read_buffer: optional(size({ min: 1, max: 2 ** 31 - 1 })),
     timeout: withDefault(duration(), '5m'),
     /** 0 = templates and sessions never expire. */
     expiration_timeout: withDefault(duration(), '30m'),
@@ -360,8 +367,10 @@ const netflowInput = section(
   { refine: checkBindAddress },
 ).transform((input) => {
   const split = splitHostPort(input.host);
-  // Go's ":2055" listens on every address.
-  const host = split.host !== '' ? split.host : input.network === 'udp6' ? '::' : '0.0.0.0';
+  // Go's ":2055" listens on every address: with `udp` on one dual-stack `::` socket (the
+  // receiver binds 0.0.0.0 instead on a host without IPv6), with udp4 on 0.0.0.0, with udp6 on
+  // `::` for IPv6 alone. The receiver treats `host: 0.0.0.0` and `host: "::"` the same way.
+  const host = split.host !== '' ? split.host : input.network === 'udp4' ? '0.0.0.0' : '::';
   const port = split.port ?? input.port ?? NETFLOW_DEFAULT_PORT;
   const { type, id, ...settings } = omit(input, 'enabled', 'processors', 'host', 'port');
   return { type, id, host, port, ...settings };

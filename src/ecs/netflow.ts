@@ -37,6 +37,16 @@ export interface NetflowNormalizerOptions {
 
 const UNSPECIFIED_V4 = new Uint8Array(4);
 
+/** The 16-byte form of an address (IPv4 becomes ::ffff:a.b.c.d), as Go's net.IP holds IPv6 fields. */
+function asIPv6(ip: Uint8Array): Uint8Array {
+  if (ip.length === 16) return ip;
+  const mapped = new Uint8Array(16);
+  mapped[10] = 0xff;
+  mapped[11] = 0xff;
+  mapped.set(ip, 12);
+  return mapped;
+}
+
 const TRANSPORTS: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp' };
 
 // netflow.tcp_flags from tcp_control_bits, bit 7 down to bit 0 (pipeline step 7, [unverified])
@@ -123,8 +133,8 @@ export class NetflowNormalizer {
   normalize(record: DecodedRecord): EcsDocument {
     const doc = record.type === 'netflow_flow' ? this.flow(record) : this.options(record);
     if (this.fields !== undefined) {
-      // as in Filebeat, fields under the root overwrite what the input set
-      if (this.fieldsUnderRoot) Object.assign(doc, this.fields);
+      // as in Filebeat, fields under the root are merged in, their values winning
+      if (this.fieldsUnderRoot) mergeDeep(doc, this.fields);
       else doc.fields = this.fields;
     }
     return doc;
@@ -227,12 +237,15 @@ export class NetflowNormalizer {
 
     const related: string[] = [];
     const srcIp = text(f.source_ipv4_address) ?? text(f.source_ipv6_address);
+    // Filebeat hashes an IPv6 field's 16 bytes even when it holds an IPv4-mapped address
+    let srcHashBytes: Uint8Array | undefined;
     if (srcIp !== undefined) {
       const bytes = parseIp(srcIp);
       if (bytes !== undefined) {
         source.ip = srcIp;
         source.locality = this.locality(bytes);
         srcBytes = bytes;
+        if (f.source_ipv4_address === undefined) srcHashBytes = asIPv6(bytes);
         related.push(srcIp);
       }
     }
@@ -242,12 +255,14 @@ export class NetflowNormalizer {
     if (srcMac !== undefined) source.mac = srcMac;
 
     const dstIp = text(f.destination_ipv4_address) ?? text(f.destination_ipv6_address);
+    let dstHashBytes: Uint8Array | undefined;
     if (dstIp !== undefined) {
       const bytes = parseIp(dstIp);
       if (bytes !== undefined) {
         destination.ip = dstIp;
         destination.locality = this.locality(bytes);
         dstBytes = bytes;
+        if (f.destination_ipv4_address === undefined) dstHashBytes = asIPv6(bytes);
         related.push(dstIp);
       }
     }
@@ -263,7 +278,7 @@ export class NetflowNormalizer {
     const dp = (dstPort ?? 0) & 0xffff;
     const p = (proto ?? 0) & 0xff;
     const flow = {
-      id: flowId(a, sp, b, dp, p),
+      id: flowId(srcHashBytes ?? a, sp, dstHashBytes ?? b, dp, p),
       locality: isInternal(this.networks, a) && isInternal(this.networks, b) ? 'internal' : 'external',
     };
 
@@ -382,6 +397,31 @@ export class NetflowNormalizer {
     if (start !== undefined) event.start = new Date(start);
     if (end !== undefined) event.end = new Date(end);
     if (duration !== undefined) event.duration = duration;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !JSON.isRawJSON(value)
+  );
+}
+
+/** libbeat's DeepUpdate with overwrite: maps merge into maps, anything else replaces. */
+function mergeDeep(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const current = target[key];
+    if (isPlainObject(value) && isPlainObject(current)) {
+      // copy before merging: the document's objects may be shared (data_stream, tags)
+      const merged = { ...current };
+      mergeDeep(merged, value);
+      target[key] = merged;
+    } else {
+      target[key] = value;
+    }
   }
 }
 

@@ -95,7 +95,27 @@ export class MonitoringServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Nothing a client sends may throw out of here: an uncaught exception in a request handler
+    // ends the process.
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      this.#logger
+        ?.rateLimited('monitoring-http', 60_000)
+        .error('monitoring HTTP request failed', { error: err });
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    // `//`, `///` or `//[` parse as a scheme-relative URL with a bad host: URL.parse gives null
+    // where `new URL` throws.
+    const url = URL.parse(req.url ?? '/', 'http://localhost');
+    if (url === null) {
+      send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n');
+      return;
+    }
     const route = url.pathname.replace(/\/+$/, '') || '/';
     if (route !== '/stats' && route !== '/metrics') {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
@@ -106,19 +126,12 @@ export class MonitoringServer {
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       return;
     }
-    try {
-      if (route === '/stats') {
-        const pretty = url.searchParams.has('pretty');
-        const body = `${JSON.stringify(this.#registry.snapshot(), null, pretty ? 2 : undefined)}\n`;
-        send(res, 200, 'application/json; charset=utf-8', body, req.method === 'HEAD');
-      } else {
-        send(res, 200, PROMETHEUS_CONTENT_TYPE, this.#registry.prometheus(), req.method === 'HEAD');
-      }
-    } catch (err) {
-      this.#logger
-        ?.rateLimited('monitoring-http', 60_000)
-        .error('monitoring HTTP request failed', { error: err });
-      send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+    if (route === '/stats') {
+      const pretty = url.searchParams.has('pretty');
+      const body = `${JSON.stringify(this.#registry.snapshot(), null, pretty ? 2 : undefined)}\n`;
+      send(res, 200, 'application/json; charset=utf-8', body, req.method === 'HEAD');
+    } else {
+      send(res, 200, PROMETHEUS_CONTENT_TYPE, this.#registry.prometheus(), req.method === 'HEAD');
     }
   }
 }

@@ -16,7 +16,10 @@
  * `stop({ timeoutMs })` drains: the queue stops accepting, workers flush everything queued
  * through the output, then the output is closed. If the timeout hits first, workers give up at
  * their next retry pause, the events still queued or in flight are reported as `left`, never
- * acknowledged (file inputs will read them again), and the output is closed anyway.
+ * acknowledged (file inputs will read them again), and the output is closed anyway. The close
+ * gets what is left of the timeout (nothing, after a drain that timed out, beyond what it
+ * finishes at once): an output stuck in close (a console write to a pipe nobody reads) is
+ * reported as `closed: false` and left behind, so `stop` always ends within the timeout.
  */
 import type { Logger } from '../monitoring/logger.ts';
 import type { MetricsRegistry } from '../monitoring/metrics.ts';
@@ -53,7 +56,7 @@ export interface PipelineOptions {
 }
 
 export interface StopOptions {
-  /** Longest to wait for the drain, in ms; default: no limit. */
+  /** Longest the whole stop may take (drain, then closing the output), in ms; default: no limit. */
   timeoutMs?: number;
 }
 
@@ -62,6 +65,8 @@ export interface StopResult {
   drained: boolean;
   /** Events still queued or in flight (not acknowledged) when the timeout hit; 0 if drained. */
   left: number;
+  /** The output's `close()` resolved within the timeout (false: it failed, or was still pending). */
+  closed: boolean;
 }
 
 /** The pipeline's counters (all cumulative except `inFlight`). */
@@ -174,10 +179,11 @@ export class Pipeline {
   }
 
   async #stop(timeoutMs: number | undefined): Promise<StopResult> {
+    const started = this.#clock.now();
     this.start();
     this.#queue.close();
     const running = this.#running!;
-    let result: StopResult = { drained: true, left: 0 };
+    let result = { drained: true, left: 0 };
     if (timeoutMs === undefined) {
       await running;
     } else {
@@ -196,12 +202,33 @@ export class Pipeline {
         });
       }
     }
-    try {
-      await this.#output.close();
-    } catch (err) {
-      this.#logger?.error('closing the output failed', { output: this.#output.name, error: err });
-    }
-    return result;
+    const remaining =
+      timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (this.#clock.now() - started));
+    return { ...result, closed: await this.#closeOutput(remaining) };
+  }
+
+  /** Closes the output, waiting at most `withinMs` (no limit when undefined); true if it closed. */
+  async #closeOutput(withinMs: number | undefined): Promise<boolean> {
+    const name = this.#output.name;
+    const closing = (async () => this.#output.close())().then(
+      () => true,
+      (err: unknown) => {
+        this.#logger?.error('closing the output failed', { output: name, error: err });
+        return false;
+      },
+    );
+    if (withinMs === undefined) return closing;
+    const timer = new AbortController();
+    const closed = await Promise.race([
+      closing,
+      sleep(this.#clock, withinMs, timer.signal).then(() => undefined),
+    ]);
+    timer.abort();
+    if (closed !== undefined) return closed;
+    this.#logger?.warning('the output did not close within the stop timeout; leaving it behind', {
+      output: name,
+    });
+    return false;
   }
 
   async #work(): Promise<void> {

@@ -26,8 +26,8 @@ export class FlowshipError extends Error {
 /** A datagram (or a file record) that cannot be decoded; `reason` is a short stable label for metrics. */
 export class DecodeError extends FlowshipError {
   readonly reason: string;
-  constructor(reason: string, message: string) {
-    super('FLOWSHIP_DECODE', message);
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super('FLOWSHIP_DECODE', message, options);
     this.reason = reason;
     this.name = 'DecodeError';
   }

@@ -120,6 +120,16 @@ describe('loadConfig: values', () => {
     ]);
   });
 
+  it('caps read_buffer below 2 GiB, which Node refuses for SO_RCVBUF (ERR_SOCKET_BUFFER_SIZE)', () => {
+    const readBuffer = (value: string) =>
+      load(`flowship.inputs: [{type: netflow, read_buffer: ${value}}]\noutput.console:\n`).flowship.inputs[0]
+        .read_buffer;
+    assert.equal(readBuffer('2147483647'), 2 ** 31 - 1);
+    assert.deepEqual(problems('flowship.inputs: [{type: netflow, read_buffer: 2GiB}]\noutput.console:\n'), [
+      'flowship.yml:1:48: flowship.inputs.0.read_buffer: must be at most 2147483647 bytes',
+    ]);
+  });
+
   it('reads file permissions written as YAML 1.1 octal, 0o octal, strings and plain numbers', () => {
     const permissions = (value: string) =>
       (
@@ -146,7 +156,17 @@ describe('loadConfig: values', () => {
     );
     assert.equal(input('{type: netflow, host: "[::1]:9996"}').host, '::1');
     assert.equal(input('{type: netflow, host: "[::1]:9996"}').port, 9996);
-    assert.equal(input('{type: netflow, host: ":2056"}').host, '0.0.0.0');
+    // Go's ":2056" with udp: every address, IPv6 and IPv4 (dual stack on `::`)
+    assert.equal(input('{type: netflow, host: ":2056"}').host, '::');
+    assert.equal(input('{type: netflow, host: ":2056", network: udp4}').host, '0.0.0.0');
+    assert.deepEqual(
+      [input('{type: netflow, host: ""}')].map(({ host, port }) => ({ host, port })),
+      [{ host: '::', port: 2055 }],
+    );
+    assert.equal(input('{type: netflow, host: "", network: udp4}').host, '0.0.0.0');
+    assert.deepEqual(problems('flowship.inputs:\n  - {type: netflow, host: "  "}\noutput.console:\n'), [
+      'flowship.yml:2:27: flowship.inputs.0.host: must not be blank',
+    ]);
     assert.equal(input('{type: netflow, host: ":2056", network: udp6}').host, '::');
     assert.equal(input('{type: netflow, host: "::1", port: 2057}').host, '::1');
     assert.equal(input('{type: netflow, host: "::1", port: 2057}').port, 2057);

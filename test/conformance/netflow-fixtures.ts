@@ -47,8 +47,13 @@ export function decodeFixtures(files: readonly string[], options: DecodeFixtureO
   });
   const records: DecodedRecord[] = [];
   const errors: DecodeError[] = [];
-  const summary = { datagrams: 0, records: 0, errors: 0 };
-  const decodeOptions = { decoder, exporter: DAT_EXPORTER, onError: (e: DecodeError) => errors.push(e) };
+  const summary = { datagrams: 0, records: 0, errors: 0, truncated: 0 };
+  const decodeOptions = {
+    decoder,
+    exporter: DAT_EXPORTER,
+    maxMessageSize: 10 * 1024, // the max_message_size default
+    onError: (e: DecodeError) => errors.push(e),
+  };
   for (const file of files) {
     for (const record of decodeCaptureFile(FIXTURES + file, decodeOptions, summary)) records.push(record);
   }

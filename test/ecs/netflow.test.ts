@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
+import { flowId } from '../../src/ecs/flow-id.ts';
+import { parseIp } from '../../src/ecs/ip.ts';
 import { parseNetworks } from '../../src/ecs/locality.ts';
 import { NetflowNormalizer, type NetflowNormalizerOptions } from '../../src/ecs/netflow.ts';
 import type {
@@ -443,6 +445,25 @@ describe('flow.id and flow.locality (4.1)', () => {
     assert.equal(udp.flow.id, 'X6k2SQeAX5c');
   });
 
+  it('an IPv4-mapped address in an IPv6 field is hashed as 16 bytes for flow.id, 4 for community_id', () => {
+    // Go keeps sourceIPv6Address as a 16-byte net.IP (flow.id hashes it raw); libbeat's
+    // community id applies To4(); the decoder renders the address dotted
+    const d = doc(
+      flow({
+        source_ipv6_address: '10.0.0.1',
+        destination_ipv6_address: '10.0.0.2',
+        source_transport_port: 40000,
+        destination_transport_port: 443,
+        protocol_identifier: 6,
+      }),
+    );
+    const mapped = (ip: string) => parseIp(`::ffff:${ip}`)!;
+    assert.equal(d.flow.id, flowId(mapped('10.0.0.1'), 40000, mapped('10.0.0.2'), 443, 6));
+    assert.notEqual(d.flow.id, flowId(parseIp('10.0.0.1'), 40000, parseIp('10.0.0.2'), 443, 6));
+    assert.equal(d.network.community_id, doc(flow(TCP_FLOW)).network.community_id);
+    assert.equal(d.source.ip, '10.0.0.1');
+  });
+
   it('external when either address is external', () => {
     assert.equal(
       doc(flow({ source_ipv4_address: '10.0.0.1', destination_ipv4_address: '8.8.8.8' })).flow.locality,
@@ -559,5 +580,37 @@ describe('tags, namespace and the forwarded rule', () => {
 
   it('namespace goes to data_stream.namespace', () => {
     assert.equal(doc(flow({}), { namespace: 'prod' }).data_stream.namespace, 'prod');
+  });
+});
+
+describe('fields and fields_under_root (Filebeat common options)', () => {
+  const fields = { observer: { name: 'edge-1' }, event: { module: 'x' }, site: 'paris' };
+
+  it('fields go under `fields` by default', () => {
+    const d = doc(flow(TCP_FLOW), { fields });
+    assert.deepEqual(d.fields, fields);
+    assert.deepEqual(d.observer, { ip: ['192.0.2.1'] });
+  });
+
+  it('under the root they merge into existing objects, their values winning, nothing else lost', () => {
+    const d = doc(flow(TCP_FLOW), { fields, fieldsUnderRoot: true });
+    assert.deepEqual(d.observer, { ip: ['192.0.2.1'], name: 'edge-1' });
+    assert.equal(d.event.module, 'x');
+    assert.equal(d.event.kind, 'event');
+    assert.equal(d.site, 'paris');
+    assert.equal(d.fields, undefined);
+    // one normalizer, two documents: merging must not write into the objects documents share
+    const normalizer = new NetflowNormalizer({
+      internalNetworks: parseNetworks(['private']),
+      fields: { data_stream: { namespace: 'x' }, tags: ['extra'] },
+      fieldsUnderRoot: true,
+    });
+    const first = normalizer.normalize(flow(TCP_FLOW)) as Json;
+    const second = normalizer.normalize(flow(TCP_FLOW)) as Json;
+    assert.equal(first.data_stream.namespace, 'x');
+    assert.equal(second.data_stream.dataset, 'netflow.log');
+    const plain = new NetflowNormalizer({ internalNetworks: parseNetworks(['private']) });
+    assert.equal((plain.normalize(flow(TCP_FLOW)) as Json).data_stream.namespace, 'default');
+    assert.notEqual(first.data_stream, second.data_stream);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { MonitoringServer, startMonitoringServer } from '../../src/monitoring/http.ts';
 import { MetricsRegistry } from '../../src/monitoring/metrics.ts';
@@ -26,6 +27,21 @@ function call(port: number, method: string, path: string): Promise<Reply> {
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** Sends `raw` bytes over a plain TCP connection and resolves with everything the server answered. */
+function rawRequest(port: number, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.end(raw));
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
   });
 }
 
@@ -73,6 +89,17 @@ describe('MonitoringServer', () => {
     const post = await call(port, 'POST', '/stats');
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
+  });
+
+  test('a request target that is no valid URL path is 400, and the server keeps serving', async () => {
+    // `new URL('//', base)` throws ERR_INVALID_URL; in the request handler that ended the process.
+    for (const target of ['//', '///', '//[']) {
+      const answer = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, `GET ${target}`);
+    }
+    const res = await call(port, 'GET', '/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^flowship_events_total\{input="netflow"\} 42$/m);
   });
 
   test('close is idempotent and frees the port', async () => {

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { createLogger } from '../../src/monitoring/logger.ts';
 import { MetricsRegistry } from '../../src/monitoring/metrics.ts';
 import { FileOutput } from '../../src/outputs/file.ts';
 import { MemoryOutput } from '../../src/outputs/memory.ts';
@@ -15,6 +16,15 @@ const tmpDirs: string[] = [];
 after(async () => {
   for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
 });
+
+/** A MemoryOutput whose close never resolves, as a console output whose write is stuck in a full pipe. */
+class StuckOutput extends MemoryOutput {
+  closeCalls = 0;
+  override close(): Promise<void> {
+    this.closeCalls++;
+    return new Promise(() => {});
+  }
+}
 
 /** Every event acknowledged exactly once. */
 function assertAckedOnce(acks: Map<number, number>, count: number): void {
@@ -51,7 +61,7 @@ describe('Pipeline', () => {
     assert.equal(stats.dead, 2);
     assert.equal(stats.batches, 3);
     assert.equal(stats.inFlight, 0);
-    assert.deepEqual(await pipeline.stop(), { drained: true, left: 0 });
+    assert.deepEqual(await pipeline.stop(), { drained: true, left: 0, closed: true });
   });
 
   test('retries with exponential backoff and jitter until success, never dropping', async () => {
@@ -161,7 +171,7 @@ describe('Pipeline', () => {
     pipeline.start();
     const stopping = pipeline.stop({ timeoutMs: 30_000 });
     assert.equal(pipeline.stop(), stopping, 'same promise on repeat calls');
-    assert.deepEqual(await stopping, { drained: true, left: 0 });
+    assert.deepEqual(await stopping, { drained: true, left: 0, closed: true });
     await assert.rejects(queue.publish(makeEvents(1)[0]), { code: 'FLOWSHIP_QUEUE_CLOSED' });
     assertAckedOnce(acks, 250);
 
@@ -188,7 +198,7 @@ describe('Pipeline', () => {
     const pipeline = new Pipeline({ queue, output, batchSize: 2, clock, random: () => 0 });
     const stopping = pipeline.stop(); // never started: stop starts the workers to drain
     await clock.advance(60_000);
-    assert.deepEqual(await stopping, { drained: true, left: 0 });
+    assert.deepEqual(await stopping, { drained: true, left: 0, closed: true });
     assertAckedOnce(acks, 5);
     assert.equal(output.closed, true);
   });
@@ -209,12 +219,60 @@ describe('Pipeline', () => {
     await clock.advance(4999);
     assert.equal(await isSettled(stopping), false);
     await clock.advance(1);
-    assert.deepEqual(await stopping, { drained: false, left: 7 });
+    assert.deepEqual(await stopping, { drained: false, left: 7, closed: true });
     assert.equal(pipeline.stop({ timeoutMs: 1 }), stopping);
     assert.equal(output.closed, true);
     await settle();
     assert.equal(acks.size, 0, 'nothing acknowledged that the output did not accept');
     assert.equal(output.sendCount, 1, 'no new batch after the timeout');
+  });
+
+  test('stop is bounded by its timeout even when the output never finishes closing', async () => {
+    const clock = new ManualClock();
+    const queue = new MemoryQueue({ maxEvents: 100, clock });
+    const output = new StuckOutput();
+    const acks = new Map<number, number>();
+    for (const e of makeEvents(3, acks)) await queue.publish(e);
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (l) => lines.push(l), clock });
+    const pipeline = new Pipeline({ queue, output, batchSize: 3, clock, logger });
+    pipeline.start();
+    await settle();
+    assertAckedOnce(acks, 3);
+    await clock.advance(1000);
+    // drained at once; the close then gets what is left of the 5 s
+    const stopping = pipeline.stop({ timeoutMs: 5000 });
+    await clock.advance(4999);
+    assert.equal(output.closeCalls, 1);
+    assert.equal(await isSettled(stopping), false);
+    await clock.advance(1);
+    assert.deepEqual(await stopping, { drained: true, left: 0, closed: false });
+    assert.ok(lines.some((l) => l.includes('the output did not close within the stop timeout')));
+  });
+
+  test('after a drain timeout, an output stuck in close does not hold stop', async () => {
+    const clock = new ManualClock();
+    const queue = new MemoryQueue({ maxEvents: 100, clock });
+    const output = new StuckOutput();
+    output.hold(); // a send blocked on a full pipe
+    for (const e of makeEvents(4)) await queue.publish(e);
+    const pipeline = new Pipeline({ queue, output, batchSize: 4, clock });
+    pipeline.start();
+    await settle();
+    const stopping = pipeline.stop({ timeoutMs: 5000 });
+    await clock.advance(4999);
+    assert.equal(await isSettled(stopping), false);
+    await clock.advance(1);
+    assert.equal(await isSettled(stopping), true, 'stop ends at its timeout');
+    assert.deepEqual(await stopping, { drained: false, left: 4, closed: false });
+  });
+
+  test('a close that fails is reported as not closed', async () => {
+    const queue = new MemoryQueue({ maxEvents: 10 });
+    const output = new MemoryOutput();
+    output.close = () => Promise.reject(new Error('close failed'));
+    const pipeline = new Pipeline({ queue, output });
+    assert.deepEqual(await pipeline.stop({ timeoutMs: 1000 }), { drained: true, left: 0, closed: false });
   });
 
   test('publishes its and the queue metrics in a registry', async () => {

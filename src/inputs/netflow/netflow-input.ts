@@ -119,7 +119,18 @@ export class NetflowInput implements Input {
   async start(): Promise<void> {
     this.bound = await this.receiver.start();
     for (const a of this.bound) {
-      this.logger.info('listening for NetFlow/IPFIX', { address: `${a.address}:${a.port}`, input: this.id });
+      const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+      this.logger.info('listening for NetFlow/IPFIX', {
+        address,
+        ...(a.dualStack ? { dual_stack: true } : {}),
+        input: this.id,
+      });
+      if (a.readBuffer !== undefined && a.readBuffer.granted < a.readBuffer.requested) {
+        this.logger.warning(
+          'the kernel granted a smaller receive buffer than read_buffer asks for; raise net.core.rmem_max (sysctl) to get it',
+          { address, read_buffer: a.readBuffer.requested, granted: a.readBuffer.granted, input: this.id },
+        );
+      }
     }
     const timeout = this.options.expirationTimeoutMs;
     if (timeout > 0) {
@@ -170,8 +181,16 @@ export class NetflowInput implements Input {
     const { normalizer, sink } = this.options;
     for (const record of records) {
       if (record.type === 'netflow_flow') this.stats.flows_total++;
-      const doc = normalizer.normalize(record);
-      if (sink.tryPublish({ doc, dataset: 'netflow.log' })) this.stats.published_events_total++;
+      // This runs from setImmediate: an exception here would end the process.
+      let published: boolean;
+      try {
+        const doc = normalizer.normalize(record);
+        published = sink.tryPublish({ doc, dataset: 'netflow.log' });
+      } catch (err) {
+        this.onDecodeError(err, from, payload);
+        continue;
+      }
+      if (published) this.stats.published_events_total++;
       else this.stats.dropped_events_total++;
     }
   }
@@ -181,7 +200,9 @@ export class NetflowInput implements Input {
     const reason = err instanceof DecodeError ? err.reason : 'internal';
     this.decodeErrors.set(reason, (this.decodeErrors.get(reason) ?? 0) + 1);
     const version = payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
-    this.logger.rateLimited(`decode:${from.address}:${reason}`, 60_000).warning('cannot decode datagram', {
+    // Keyed by exporter IP, never port: an exporter (or a spoofer) changing source port per
+    // datagram would otherwise get a line per datagram.
+    this.logger.rateLimited(`decode:${from.ip}:${reason}`, 60_000).warning('cannot decode datagram', {
       exporter: from.address,
       version,
       reason,
@@ -248,9 +269,9 @@ export class NetflowInput implements Input {
       () => s.dataSetsWithoutTemplate,
     );
     decoderCounter(
-      'flowship_netflow_sessions_rejected_total',
-      'Sessions refused: session table full.',
-      () => s.sessionsRejected,
+      'flowship_netflow_sessions_evicted_total',
+      'Least recently used sessions evicted: session table full.',
+      () => s.sessionsEvicted,
     );
     decoderCounter(
       'flowship_netflow_templates_rejected_total',
@@ -265,6 +286,11 @@ export class NetflowInput implements Input {
       () => this.queueLength,
     );
     gauge('flowship_netflow_templates_active', 'Templates held.', () => this.decoder.templateCount);
+    gauge(
+      'flowship_netflow_template_fields',
+      'Fields of all templates held (bounded).',
+      () => s.templateFields,
+    );
     gauge('flowship_netflow_sessions_active', 'Template sessions held.', () => this.decoder.sessionCount);
     gauge('flowship_netflow_open_connections', 'Listening sockets.', () => this.receiver.socketCount);
   }

@@ -14,14 +14,33 @@ export interface OfflineDecodeOptions {
   readonly decoder: NetflowDecoder;
   /** Source of `.dat` packets, which carry no address. */
   readonly exporter: { ip: string; port: number };
-  /** A datagram that did not decode: where it was and why. Decoding goes on with the next. */
-  readonly onError: (error: DecodeError, where: { file: string; frame: number; exporter: string }) => void;
+  /**
+   * The input's `max_message_size`: a longer datagram is cut to it before decoding, as the UDP
+   * receiver cuts it (NETFLOW.md 1.1), so that `decode` gives the documents `run` would ship.
+   */
+  readonly maxMessageSize: number;
+  /**
+   * A datagram that did not decode: where it was and why. Decoding goes on with the next. An
+   * exception other than a `DecodeError` arrives as a `DecodeError` with reason `internal`, as
+   * `run` counts it.
+   */
+  readonly onError: (error: DecodeError, where: OfflineDatagramPlace) => void;
+  /** A datagram longer than `maxMessageSize` was cut to it; `length` is its length before the cut. */
+  readonly onTruncated?: (where: OfflineDatagramPlace & { length: number }) => void;
+}
+
+export interface OfflineDatagramPlace {
+  file: string;
+  frame: number;
+  exporter: string;
 }
 
 export interface OfflineDecodeSummary {
   datagrams: number;
   records: number;
   errors: number;
+  /** Datagrams cut to `maxMessageSize`. */
+  truncated: number;
 }
 
 /** Yields the file's records in order; decode errors go to `onError` and decoding goes on. */
@@ -30,7 +49,7 @@ export function* decodeCaptureFile(
   options: OfflineDecodeOptions,
   summary: OfflineDecodeSummary,
 ): Generator<DecodedRecord> {
-  const { decoder, onError } = options;
+  const { decoder, maxMessageSize, onError, onTruncated } = options;
   const capture = readCaptureFile(path, { exporter: options.exporter });
   const addresses = new Map<string, ExporterAddress>();
   for (const dg of capture.datagrams) {
@@ -41,29 +60,43 @@ export function* decodeCaptureFile(
       from = { ip, address: formatExporterAddress(ip, dg.srcPort) };
       addresses.set(key, from);
     }
+    const place = { file: path, frame: dg.frame, exporter: from.address };
     const data = Buffer.from(dg.payload.buffer, dg.payload.byteOffset, dg.payload.byteLength);
-    // a .dat v9 packet has no length: another one may start where flowset parsing stopped
+    // A .dat v9 packet has no length: it runs to the next v9 header after where flowset parsing
+    // stopped, or to the end of the file. It is decoded from a window of maxMessageSize bytes,
+    // which holds all of a packet no longer than that, as the packet alone would have arrived.
+    const v9Dat = capture.kind === 'dat' && data.length >= 2 && data.readUInt16BE(0) === 9;
     let offset = 0;
     while (offset < data.length) {
-      const packet = offset === 0 ? data : data.subarray(offset);
+      const rest = offset === 0 ? data : data.subarray(offset);
+      const packet = rest.length > maxMessageSize ? rest.subarray(0, maxMessageSize) : rest;
       summary.datagrams++;
-      let consumed = packet.length;
+      let next: number | undefined;
       let records: DecodedRecord[] = [];
       try {
         const result = decoder.decode(packet, from);
-        consumed = result.consumed;
         records = result.records;
+        if (v9Dat) next = nextV9Start(rest, result.consumed);
       } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
         summary.errors++;
-        onError(err, { file: path, frame: dg.frame, exporter: from.address });
+        onError(asDecodeError(err), place);
+      }
+      if (next !== undefined && next <= 0) next = undefined;
+      const length = next ?? rest.length;
+      if (length > maxMessageSize) {
+        summary.truncated++;
+        onTruncated?.({ ...place, length });
       }
       summary.records += records.length;
       yield* records;
-      if (capture.kind !== 'dat' || packet.readUInt16BE(0) !== 9) break;
-      const next = nextV9Start(packet, consumed);
-      if (next === undefined || next <= 0) break;
+      if (next === undefined) break;
       offset += next;
     }
   }
+}
+
+/** What `run` does with an exception from the decoder: a decode error with reason `internal`. */
+function asDecodeError(err: unknown): DecodeError {
+  if (err instanceof DecodeError) return err;
+  return new DecodeError('internal', err instanceof Error ? err.message : String(err), { cause: err });
 }

@@ -5,7 +5,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { formatExporterAddress, normalizeRemoteAddress } from '../../ecs/ip.ts';
+import { formatExporterAddress, normalizeRemoteAddress, parseIp } from '../../ecs/ip.ts';
 import { FlowshipError } from '../../util/errors.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 
@@ -28,20 +28,87 @@ export interface BoundAddress {
   readonly address: string;
   readonly family: 'IPv4' | 'IPv6';
   readonly port: number;
+  /** `::` receiving IPv4 too (as `::ffff:a.b.c.d`). */
+  readonly dualStack: boolean;
+  /**
+   * When `readBuffer` was set: what was asked for and what the kernel granted, in usable bytes
+   * (Linux reports twice the usable size, its bookkeeping included; halved here). The grant is
+   * capped by `net.core.rmem_max`.
+   */
+  readonly readBuffer?: { readonly requested: number; readonly granted: number };
 }
 
-/** Addresses to bind for `host`: `localhost` gives both loopbacks, names resolve to all addresses. */
-async function bindAddresses(host: string, network: UdpNetwork): Promise<string[]> {
+/** One socket to open. */
+interface Listener {
+  readonly address: string;
+  readonly type: 'udp4' | 'udp6';
+  readonly ipv6Only: boolean;
+  /** Bind `0.0.0.0` instead when the host has no IPv6 (EAFNOSUPPORT, EADDRNOTAVAIL). */
+  readonly fallbackToIpv4: boolean;
+}
+
+/**
+ * Which family a wildcard host (every address of the machine) names, or undefined for another
+ * host. `''` is what Go's `":2055"` leaves; `::0` and `0:0:0:0:0:0:0:0` are `::` too.
+ */
+function wildcard(host: string): 'any' | 'IPv4' | 'IPv6' | undefined {
+  if (host === '') return 'any';
+  if (isIP(host) === 0) return undefined;
+  const bytes = parseIp(host);
+  if (bytes === undefined || bytes.some((b) => b !== 0)) return undefined;
+  return bytes.length === 4 ? 'IPv4' : 'IPv6';
+}
+
+/**
+ * Sockets to open for `host`: `localhost` gives both loopbacks, names resolve to all addresses.
+ * A wildcard with `network: udp` listens as Go does: one dual-stack `::` socket (IPv4 arrives as
+ * `::ffff:a.b.c.d`), or `0.0.0.0` on a host without IPv6. `udp4` and `udp6` keep to their family.
+ */
+async function listeners(host: string, network: UdpNetwork): Promise<Listener[]> {
+  const any = wildcard(host);
+  if (any !== undefined) {
+    if (network === 'udp') return [{ address: '::', type: 'udp6', ipv6Only: false, fallbackToIpv4: true }];
+    if (network === 'udp4') {
+      return any === 'IPv6'
+        ? []
+        : [{ address: '0.0.0.0', type: 'udp4', ipv6Only: false, fallbackToIpv4: false }];
+    }
+    return any === 'IPv4' ? [] : [{ address: '::', type: 'udp6', ipv6Only: true, fallbackToIpv4: false }];
+  }
   let addresses: string[];
   if (isIP(host) !== 0) addresses = [host];
   else if (host === 'localhost') addresses = ['127.0.0.1', '::1'];
-  else if (host === '') addresses = ['0.0.0.0'];
-  else addresses = (await lookup(host, { all: true })).map((r) => r.address);
-  return addresses.filter((a) => {
-    const v = isIP(a);
-    return network === 'udp' || (network === 'udp4' ? v === 4 : v === 6);
-  });
+  else {
+    try {
+      addresses = (await lookup(host, { all: true })).map((r) => r.address);
+    } catch (err) {
+      throw new FlowshipError(
+        'FLOWSHIP_CONFIG',
+        `host '${host}' cannot be resolved: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  return addresses
+    .filter((a) => {
+      const v = isIP(a);
+      return network === 'udp' || (network === 'udp4' ? v === 4 : v === 6);
+    })
+    .map((address) => {
+      const v6 = isIP(address) === 6;
+      return {
+        address,
+        type: v6 ? 'udp6' : 'udp4',
+        ipv6Only: v6 && network === 'udp6',
+        fallbackToIpv4: false,
+      };
+    });
 }
+
+/** Bind errors that mean "this host has no IPv6". */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
 
 function bindOne(socket: dgram.Socket, address: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -54,9 +121,28 @@ function bindOne(socket: dgram.Socket, address: string, port: number): Promise<v
   });
 }
 
+/** Closes a socket that may already be closed. */
+function closeSocket(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // ERR_SOCKET_DGRAM_NOT_RUNNING: closed already
+    }
+  });
+}
+
+/** The usable receive buffer: Linux reports SO_RCVBUF doubled (socket(7)). */
+function usableRecvBuffer(socket: dgram.Socket): number {
+  const reported = socket.getRecvBufferSize();
+  return process.platform === 'linux' ? Math.floor(reported / 2) : reported;
+}
+
 export class UdpReceiver {
   private readonly options: ReceiverOptions;
   private readonly sockets: dgram.Socket[] = [];
+  private starting: Promise<BoundAddress[]> | undefined;
+  private stopped = false;
   private closing: Promise<void> | undefined;
   /** Cache of exporter addresses: one allocation per exporter, not per datagram. */
   private readonly exporters = new Map<string, ExporterAddress>();
@@ -66,40 +152,89 @@ export class UdpReceiver {
     this.options = options;
   }
 
-  async start(): Promise<BoundAddress[]> {
-    const { host, port, network } = this.options;
-    const addresses = await bindAddresses(host, network);
-    if (addresses.length === 0) {
+  /**
+   * Opens the sockets; resolves with where they listen. Idempotent (same promise). Rejects with a
+   * `FlowshipError` when a socket cannot be opened (the others are closed again), or when `stop()`
+   * was called meanwhile (what was bound is closed).
+   */
+  start(): Promise<BoundAddress[]> {
+    this.starting ??= this.bindAll().catch(async (err: unknown) => {
+      await Promise.all(this.sockets.splice(0).map(closeSocket));
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async bindAll(): Promise<BoundAddress[]> {
+    const { host, port, network, readBuffer } = this.options;
+    this.throwIfStopped();
+    const wanted = await listeners(host, network);
+    this.throwIfStopped();
+    if (wanted.length === 0) {
       throw new FlowshipError('FLOWSHIP_CONFIG', `host '${host}' has no ${network} address to listen on`);
     }
     const bound: BoundAddress[] = [];
-    for (const address of addresses) {
-      const v6 = isIP(address) === 6;
-      // `::` alone receives IPv4 too (dual stack) unless udp6 was asked for
-      const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 && network === 'udp6' });
+    for (const listener of wanted) {
+      let { address, type } = listener;
+      let socket = dgram.createSocket({ type, ipv6Only: listener.ipv6Only });
       try {
-        await bindOne(socket, address, port);
+        try {
+          await bindOne(socket, address, port);
+        } catch (err) {
+          if (!listener.fallbackToIpv4 || !NO_IPV6.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+          await closeSocket(socket);
+          this.throwIfStopped();
+          address = '0.0.0.0';
+          type = 'udp4';
+          socket = dgram.createSocket({ type });
+          await bindOne(socket, address, port);
+        }
       } catch (err) {
-        socket.close();
+        await closeSocket(socket);
         // `localhost` on a host without IPv6 loopback: keep the IPv4 listener
-        if (host === 'localhost' && v6 && bound.length > 0) continue;
-        await this.stop();
+        if (host === 'localhost' && type === 'udp6' && bound.length > 0) continue;
         throw new FlowshipError(
           'FLOWSHIP_CONFIG',
-          `cannot listen on udp ${address}:${port}: ${(err as Error).message}`,
+          `cannot listen on ${type} ${address}:${port}: ${(err as Error).message}`,
           {
             cause: err,
           },
         );
       }
-      if (this.options.readBuffer !== undefined) socket.setRecvBufferSize(this.options.readBuffer);
+      // From here the socket is ours to close, whatever happens next.
+      this.sockets.push(socket);
+      this.throwIfStopped();
+      let buffer: BoundAddress['readBuffer'];
+      if (readBuffer !== undefined) {
+        try {
+          socket.setRecvBufferSize(readBuffer);
+        } catch (err) {
+          throw new FlowshipError(
+            'FLOWSHIP_CONFIG',
+            `read_buffer ${readBuffer} cannot be set on udp ${address}:${port}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        buffer = { requested: readBuffer, granted: usableRecvBuffer(socket) };
+      }
       socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
       socket.on('error', (err) => this.options.onError?.(err));
-      this.sockets.push(socket);
       const a = socket.address();
-      bound.push({ address: a.address, family: a.family as 'IPv4' | 'IPv6', port: a.port });
+      bound.push({
+        address: a.address,
+        family: a.family as 'IPv4' | 'IPv6',
+        port: a.port,
+        dualStack: type === 'udp6' && !listener.ipv6Only && a.address === '::',
+        ...(buffer === undefined ? {} : { readBuffer: buffer }),
+      });
     }
     return bound;
+  }
+
+  private throwIfStopped(): void {
+    if (this.stopped) {
+      throw new FlowshipError('FLOWSHIP_CONFIG', 'the UDP receiver was stopped while it was starting');
+    }
   }
 
   get socketCount(): number {
@@ -132,10 +267,17 @@ export class UdpReceiver {
     this.options.onDatagram(payload, this.exporter(rinfo.address, rinfo.port));
   }
 
+  /**
+   * Closes the sockets. Idempotent (same promise). A `start()` in progress notices the stop after
+   * its current step (a bind or a name lookup), closes what it bound and rejects; `stop()` resolves
+   * once that is done, so no socket outlives it.
+   */
   stop(): Promise<void> {
-    this.closing ??= Promise.all(
-      this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-    ).then(() => undefined);
+    this.closing ??= (async () => {
+      this.stopped = true;
+      await Promise.all(this.sockets.splice(0).map(closeSocket));
+      await this.starting?.catch(() => {});
+    })();
     return this.closing;
   }
 }

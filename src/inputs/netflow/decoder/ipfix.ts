@@ -20,7 +20,7 @@
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
 import type { Session } from './session.ts';
-import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
+import { decodeDataSet, PacketSession, sessionKey, type TemplateProtocolContext } from './sets.ts';
 import { compileTemplate, type FieldSpec } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
@@ -49,22 +49,24 @@ function readSpecs(buf: Buffer, off: number, end: number, count: number): [Field
 }
 
 /** A change to the session's templates, applied once its whole set has parsed. */
-type TemplateChange = () => void;
+type TemplateChange = (session: Session) => void;
 
 /**
  * The withdrawal a record makes when flowship honours them (extended mode, R5), or undefined when
  * the record is none.
  */
-function withdrawal(
-  ctx: TemplateProtocolContext,
-  session: Session,
-  setId: number,
-  id: number,
-): TemplateChange | undefined {
+function withdrawal(ctx: TemplateProtocolContext, setId: number, id: number): TemplateChange | undefined {
   if (ctx.compatibility === 'filebeat') return undefined;
-  if (id === setId) return () => session.withdrawAll(setId === OPTIONS_TEMPLATE_SET);
-  if (id >= 256) return () => session.withdraw(id);
+  if (id === setId) return (session) => session.withdrawAll(setId === OPTIONS_TEMPLATE_SET);
+  if (id >= 256) return (session) => session.withdraw(id);
   return undefined;
+}
+
+/** Applies a parsed set's changes; the session is created only if there is something to apply. */
+function applyChanges(session: PacketSession, changes: readonly TemplateChange[]): void {
+  if (changes.length === 0) return;
+  const target = session.require();
+  for (const change of changes) change(target);
 }
 
 /*
@@ -74,7 +76,7 @@ function withdrawal(
  */
 function readTemplateSet(
   ctx: TemplateProtocolContext,
-  session: Session,
+  session: PacketSession,
   buf: Buffer,
   start: number,
   end: number,
@@ -88,7 +90,7 @@ function readTemplateSet(
     const id = buf.readUInt16BE(off);
     const count = buf.readUInt16BE(off + 2);
     off += 4;
-    const withdraw = count === 0 ? withdrawal(ctx, session, TEMPLATE_SET, id) : undefined;
+    const withdraw = count === 0 ? withdrawal(ctx, TEMPLATE_SET, id) : undefined;
     if (withdraw !== undefined) {
       changes.push(withdraw);
       continue;
@@ -104,15 +106,15 @@ function readTemplateSet(
     const read = readSpecs(buf, off, end, count);
     if (read === undefined) break; // runs past the set end: dropped silently, as Filebeat does
     const template = compileTemplate(ctx.dictionary, id, read[0], 0, false);
-    changes.push(() => session.addTemplate(template));
+    changes.push((target) => target.addTemplate(template));
     off = read[1];
   }
-  for (const change of changes) change();
+  applyChanges(session, changes);
 }
 
 function readOptionsTemplateSet(
   ctx: TemplateProtocolContext,
-  session: Session,
+  session: PacketSession,
   buf: Buffer,
   start: number,
   end: number,
@@ -123,7 +125,7 @@ function readOptionsTemplateSet(
   while (end - off >= (extended ? 4 : 6)) {
     const id = buf.readUInt16BE(off);
     const total = buf.readUInt16BE(off + 2);
-    const withdraw = total === 0 ? withdrawal(ctx, session, OPTIONS_TEMPLATE_SET, id) : undefined;
+    const withdraw = total === 0 ? withdrawal(ctx, OPTIONS_TEMPLATE_SET, id) : undefined;
     if (withdraw !== undefined) {
       changes.push(withdraw);
       off += 4;
@@ -145,10 +147,10 @@ function readOptionsTemplateSet(
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
     const template = compileTemplate(ctx.dictionary, id, read[0], scope, true);
-    changes.push(() => session.addTemplate(template));
+    changes.push((target) => target.addTemplate(template));
     off = read[1];
   }
-  for (const change of changes) change();
+  applyChanges(session, changes);
 }
 
 /** Decodes one IPFIX message into `out`; returns its length from the header. */
@@ -179,9 +181,7 @@ export function decodeIpfix(
     sourceId: domain,
     sequence,
   };
-  const session = ctx.sessions.getOrCreate(sessionKey(ctx, from.address, domain));
-  if (session === undefined) return length;
-  if (ctx.detectSequenceReset) session.checkSequence(sequence);
+  const session = new PacketSession(ctx, sessionKey(ctx, from.address, domain), sequence);
 
   let off = HEADER_LENGTH;
   while (length - off >= 4) {
@@ -194,7 +194,7 @@ export function decodeIpfix(
     const end = start + bodyLength;
     off = end;
     if (setId >= 256) {
-      decodeDataSet(ctx, session, setId, buf, start, end, exporter, out);
+      decodeDataSet(ctx, session.session, setId, buf, start, end, exporter, out);
     } else if (setId === TEMPLATE_SET) {
       readTemplateSet(ctx, session, buf, start, end);
     } else if (setId === OPTIONS_TEMPLATE_SET) {

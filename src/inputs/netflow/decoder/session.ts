@@ -1,25 +1,35 @@
 /**
  * Template sessions (NETFLOW.md 2): the scope in which an exporter's template ids are valid.
  *
- *   SessionTable (one per protocol: v9, IPFIX)
+ *   SessionTable (one per protocol: v9, IPFIX), least recently used first
  *     key "ip:port/source_id"  (or "source_id" with share_templates)
  *       └─ Session: templates by id, last sequence number, used mark
  *
  * Expiry is mark-and-sweep, like Filebeat: every sweep deletes what was not used since the
  * previous sweep (a template: data decoded or re-announced; a session: a packet received), then
  * clears the marks. A sweep runs once per `expiration_timeout`, so an idle template lives 1-2x it.
- * Both maps are bounded: an attacker spraying source ids or template ids cannot grow them forever.
+ *
+ * Everything an exporter (or a spoofer) can grow by sending packets is bounded: sessions per
+ * table (the least recently used one is evicted for a new one), templates per session, and the
+ * fields of all templates together (a shared budget: one 10 KiB datagram can announce a
+ * 2,500-field template, so a count of templates alone bounds nothing).
  */
 import type { Template } from './template.ts';
 
 export interface SessionLimits {
-  /** Sessions per table; new sessions beyond it are refused (their packets decode nothing). */
+  /** Sessions per table; a new session beyond it evicts the least recently used one. */
   readonly maxSessions: number;
   /** Templates per session; new ids beyond it are refused, replacements still apply. */
   readonly maxTemplatesPerSession: number;
+  /** Fields of all templates of a decoder together; a template that would exceed it is refused. */
+  readonly maxTemplateFields: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 65_536, maxTemplatesPerSession: 4_096 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxSessions: 65_536,
+  maxTemplatesPerSession: 4_096,
+  maxTemplateFields: 1_000_000,
+};
 
 /** Counters the decoder keeps; the input publishes them as metrics. */
 export interface DecoderStats {
@@ -30,9 +40,11 @@ export interface DecoderStats {
   templatesRejected: number;
   sessionsCreated: number;
   sessionsExpired: number;
-  sessionsRejected: number;
+  sessionsEvicted: number;
   sequenceResets: number;
   dataSetsWithoutTemplate: number;
+  /** Fields held by all templates now (gauge). */
+  templateFields: number;
 }
 
 export function newDecoderStats(): DecoderStats {
@@ -44,9 +56,10 @@ export function newDecoderStats(): DecoderStats {
     templatesRejected: 0,
     sessionsCreated: 0,
     sessionsExpired: 0,
-    sessionsRejected: 0,
+    sessionsEvicted: 0,
     sequenceResets: 0,
     dataSetsWithoutTemplate: 0,
+    templateFields: 0,
   };
 }
 
@@ -61,15 +74,16 @@ const MAX_SEQUENCE_DIFFERENCE = 1000;
 export class Session {
   readonly key: string;
   used = true;
-  lastSequence = 0;
+  lastSequence: number;
   private readonly templates = new Map<number, Entry>();
   private readonly limits: SessionLimits;
   private readonly stats: DecoderStats;
 
-  constructor(key: string, limits: SessionLimits, stats: DecoderStats) {
+  constructor(key: string, limits: SessionLimits, stats: DecoderStats, sequence = 0) {
     this.key = key;
     this.limits = limits;
     this.stats = stats;
+    this.lastSequence = sequence;
   }
 
   get templateCount(): number {
@@ -86,9 +100,15 @@ export class Session {
   /** Learns or replaces a template; data and options templates share the id space. */
   addTemplate(template: Template): void {
     const existing = this.templates.get(template.id);
+    const grow = template.fields.length - (existing?.template.fields.length ?? 0);
+    if (this.stats.templateFields + grow > this.limits.maxTemplateFields) {
+      this.stats.templatesRejected++;
+      return;
+    }
     if (existing !== undefined) {
       existing.template = template;
       existing.used = true;
+      this.stats.templateFields += grow;
       this.stats.templatesReplaced++;
       return;
     }
@@ -97,35 +117,52 @@ export class Session {
       return;
     }
     this.templates.set(template.id, { template, used: true });
+    this.stats.templateFields += grow;
     this.stats.templatesLearned++;
+  }
+
+  private remove(id: number, entry: Entry): void {
+    this.templates.delete(id);
+    this.stats.templateFields -= entry.template.fields.length;
   }
 
   /** RFC 7011 §8.1 withdrawal of one template id. */
   withdraw(id: number): void {
-    if (this.templates.delete(id)) this.stats.templatesWithdrawn++;
+    const entry = this.templates.get(id);
+    if (entry === undefined) return;
+    this.remove(id, entry);
+    this.stats.templatesWithdrawn++;
   }
 
   /** RFC 7011 §8.1 withdrawal of all data (or all options) templates. */
   withdrawAll(options: boolean): void {
     for (const [id, entry] of this.templates) {
       if (entry.template.isOptions === options) {
-        this.templates.delete(id);
+        this.remove(id, entry);
         this.stats.templatesWithdrawn++;
       }
     }
   }
 
+  /** Drops every template (session evicted or expired); returns how many there were. */
+  clear(): number {
+    const n = this.templates.size;
+    for (const [id, entry] of this.templates) this.remove(id, entry);
+    return n;
+  }
+
   /**
    * Filebeat's reset heuristic: a jump of 1000 or more (either way, modulo 2^32) from the last
    * sequence number means the exporter restarted, so its old templates are dropped. The new
-   * number is remembered in every case. Returns true when the session was reset.
+   * number is remembered in every case. Returns true when templates were dropped.
    */
   checkSequence(sequence: number): boolean {
     const forward = (sequence - this.lastSequence) >>> 0;
     const backward = (this.lastSequence - sequence) >>> 0;
     this.lastSequence = sequence;
     if (forward < MAX_SEQUENCE_DIFFERENCE || backward < MAX_SEQUENCE_DIFFERENCE) return false;
-    this.templates.clear();
+    // a reset of an empty table changes nothing and is not counted
+    if (this.clear() === 0) return false;
     this.stats.sequenceResets++;
     return true;
   }
@@ -137,7 +174,7 @@ export class Session {
       if (entry.used) {
         entry.used = false;
       } else {
-        this.templates.delete(id);
+        this.remove(id, entry);
         removed++;
       }
     }
@@ -151,6 +188,7 @@ export class Session {
 }
 
 export class SessionTable {
+  // insertion order is recency order: a touched session is moved to the end
   private readonly sessions = new Map<string, Session>();
   private readonly limits: SessionLimits;
   private readonly stats: DecoderStats;
@@ -164,25 +202,33 @@ export class SessionTable {
     return this.sessions.size;
   }
 
-  /** The session for `key`, created on first sight; undefined when the table is full. */
-  getOrCreate(key: string): Session | undefined {
-    let session = this.sessions.get(key);
+  /** The session for `key` if it exists; marks it used and most recently used. */
+  get(key: string): Session | undefined {
+    const session = this.sessions.get(key);
     if (session !== undefined) {
       session.used = true;
-      return session;
+      this.sessions.delete(key);
+      this.sessions.set(key, session);
     }
+    return session;
+  }
+
+  /** A new session for `key`, evicting the least recently used one when the table is full. */
+  create(key: string, sequence = 0): Session {
     if (this.sessions.size >= this.limits.maxSessions) {
-      this.stats.sessionsRejected++;
-      return undefined;
+      const [oldestKey, oldest] = this.sessions.entries().next().value as [string, Session];
+      oldest.clear();
+      this.sessions.delete(oldestKey);
+      this.stats.sessionsEvicted++;
     }
-    session = new Session(key, this.limits, this.stats);
+    const session = new Session(key, this.limits, this.stats, sequence);
     this.sessions.set(key, session);
     this.stats.sessionsCreated++;
     return session;
   }
 
-  get(key: string): Session | undefined {
-    return this.sessions.get(key);
+  getOrCreate(key: string, sequence = 0): Session {
+    return this.get(key) ?? this.create(key, sequence);
   }
 
   sweep(): void {
@@ -191,7 +237,7 @@ export class SessionTable {
       if (session.used) {
         session.used = false;
       } else {
-        this.stats.templatesExpired += session.templateCount;
+        this.stats.templatesExpired += session.clear();
         this.sessions.delete(key);
         this.stats.sessionsExpired++;
       }

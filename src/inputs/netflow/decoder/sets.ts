@@ -22,12 +22,38 @@ export function sessionKey(ctx: TemplateProtocolContext, address: string, source
 }
 
 /**
+ * The session of one packet. An existing session is touched (and its sequence checked) at once; a
+ * new one is created only when the packet teaches it a template, so a stream of data-only packets
+ * from ever-changing ports (or spoofed sources) cannot fill the session table.
+ */
+export class PacketSession {
+  session: Session | undefined;
+  private readonly ctx: TemplateProtocolContext;
+  private readonly key: string;
+  private readonly sequence: number;
+
+  constructor(ctx: TemplateProtocolContext, key: string, sequence: number) {
+    this.ctx = ctx;
+    this.key = key;
+    this.sequence = sequence;
+    this.session = ctx.sessions.get(key);
+    if (this.session !== undefined && ctx.detectSequenceReset) this.session.checkSequence(sequence);
+  }
+
+  /** The session, created now if the packet is the first to bring it templates. */
+  require(): Session {
+    this.session ??= this.ctx.sessions.create(this.key, this.sequence);
+    return this.session;
+  }
+}
+
+/**
  * Decodes a data set (id >= 256) with the session's template. A set whose template is unknown is
  * skipped and counted: that is no error (NETFLOW.md 1.6).
  */
 export function decodeDataSet(
   ctx: TemplateProtocolContext,
-  session: Session,
+  session: Session | undefined,
   setId: number,
   buf: Buffer,
   start: number,
@@ -35,7 +61,7 @@ export function decodeDataSet(
   exporter: ExporterMeta,
   out: DecodedRecord[],
 ): void {
-  const template = session.getTemplate(setId);
+  const template = session?.getTemplate(setId);
   if (template === undefined) {
     ctx.stats.dataSetsWithoutTemplate++;
     return;

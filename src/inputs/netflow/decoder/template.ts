@@ -34,7 +34,15 @@ export interface Template {
   /** Sum of fixed lengths, counting each variable-length field as 1 (Filebeat's record bound). */
   readonly length: number;
   readonly variable: boolean;
+  /**
+   * The fields the decoder walks: every specifier except zero-length ones that emit nothing
+   * (they take no bytes, and a template of thousands of them must not cost time per record).
+   */
   readonly compiled: readonly CompiledField[];
+  /** How many of `compiled` are scope fields (options templates). */
+  readonly compiledScopeCount: number;
+  /** How many of `compiled` emit a value, for the per-set value budget. */
+  readonly emitting: number;
 }
 
 function compileField(dictionary: Dictionary, spec: FieldSpec): CompiledField {
@@ -44,6 +52,20 @@ function compileField(dictionary: Dictionary, spec: FieldSpec): CompiledField {
   const fits = spec.length === VARIABLE_LENGTH || (spec.length >= min && spec.length <= max);
   const read = fits ? readerFor(def.type) : undefined;
   return { length: spec.length, key: read ? def.key : undefined, read };
+}
+
+function compileFields(dictionary: Dictionary, fields: readonly FieldSpec[], scopeCount: number) {
+  const compiled: CompiledField[] = [];
+  let compiledScopeCount = 0;
+  let emitting = 0;
+  fields.forEach((spec, i) => {
+    const field = compileField(dictionary, spec);
+    if (field.length === 0 && field.read === undefined) return;
+    compiled.push(field);
+    if (i < scopeCount) compiledScopeCount++;
+    if (field.read !== undefined) emitting++;
+  });
+  return { compiled, compiledScopeCount, emitting };
 }
 
 export function compileTemplate(
@@ -70,7 +92,7 @@ export function compileTemplate(
     isOptions,
     length,
     variable,
-    compiled: fields.map((f) => compileField(dictionary, f)),
+    ...compileFields(dictionary, fields, scopeCount),
   };
 }
 
@@ -128,6 +150,13 @@ function readFields(
 }
 
 /**
+ * Values one data set may produce. Real sets stay far below (a 64 KiB set of 4-byte records is
+ * 16k values); a template of thousands of empty strings over 1-byte records would otherwise turn
+ * one datagram into millions of values.
+ */
+export const MAX_VALUES_PER_SET = 262_144;
+
+/**
  * Decodes the records of one data set body `[start, end)` and appends them to `out`.
  * `count` > 0 reads exactly that many records (v1-v8, where the header's count is trusted and a
  * short packet is an error); 0 reads as many as the body holds (v9, IPFIX: NETFLOW.md 1.6).
@@ -150,6 +179,13 @@ export function applyTemplate(
   }
   // a variable-length body ends where a record no longer fits (at most 32767, as Filebeat)
   const limit = count > 0 ? count : template.variable ? 0x7fff : fixedCount;
+  // every record takes at least template.length bytes, so fixedCount bounds the records
+  if (fixedCount * template.emitting > MAX_VALUES_PER_SET) {
+    throw new DecodeError(
+      'too_many_values',
+      `template ${template.id} could turn a ${end - start}-byte set into more than ${MAX_VALUES_PER_SET} values`,
+    );
+  }
   const compiled = template.compiled;
   const total = compiled.length;
   let off = start;
@@ -158,8 +194,8 @@ export function applyTemplate(
     if (template.isOptions) {
       const scope: FieldMap = {};
       const options: FieldMap = {};
-      let next = readFields(compiled, 0, template.scopeCount, buf, off, end, scope);
-      if (next >= 0) next = readFields(compiled, template.scopeCount, total, buf, next, end, options);
+      let next = readFields(compiled, 0, template.compiledScopeCount, buf, off, end, scope);
+      if (next >= 0) next = readFields(compiled, template.compiledScopeCount, total, buf, next, end, options);
       if (next < 0) break;
       out.push({ type: 'netflow_options', exporter, scope, options, templateId: template.id });
       off = next;

@@ -19,8 +19,7 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
-import type { Session } from './session.ts';
-import { decodeDataSet, sessionKey, type TemplateProtocolContext } from './sets.ts';
+import { decodeDataSet, PacketSession, sessionKey, type TemplateProtocolContext } from './sets.ts';
 import { compileTemplate, type FieldSpec, type Template } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
@@ -42,7 +41,7 @@ function readSpecs(buf: Buffer, off: number, count: number): FieldSpec[] {
  */
 function readTemplateSet(
   ctx: TemplateProtocolContext,
-  session: Session,
+  session: PacketSession,
   buf: Buffer,
   start: number,
   end: number,
@@ -63,12 +62,15 @@ function readTemplateSet(
     learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false));
     off += 4 * count;
   }
-  for (const template of learned) session.addTemplate(template);
+  if (learned.length > 0) {
+    const target = session.require();
+    for (const template of learned) target.addTemplate(template);
+  }
 }
 
 function readOptionsTemplateSet(
   ctx: TemplateProtocolContext,
-  session: Session,
+  session: PacketSession,
   buf: Buffer,
   start: number,
   end: number,
@@ -95,7 +97,10 @@ function readOptionsTemplateSet(
     learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true));
     off += scopeLength + optionLength;
   }
-  for (const template of learned) session.addTemplate(template);
+  if (learned.length > 0) {
+    const target = session.require();
+    for (const template of learned) target.addTemplate(template);
+  }
 }
 
 /**
@@ -126,9 +131,7 @@ export function decodeV9(
     sourceId,
     sequence,
   };
-  const session = ctx.sessions.getOrCreate(sessionKey(ctx, from.address, sourceId));
-  if (session === undefined) return buf.length;
-  if (ctx.detectSequenceReset) session.checkSequence(sequence);
+  const session = new PacketSession(ctx, sessionKey(ctx, from.address, sourceId), sequence);
 
   let off = HEADER_LENGTH;
   // count is records per the RFC; Filebeat reads at most that many flowsets
@@ -147,7 +150,7 @@ export function decodeV9(
     const end = off + bodyLength;
     off = end;
     if (setId >= 256) {
-      decodeDataSet(ctx, session, setId, buf, start, end, exporter, out);
+      decodeDataSet(ctx, session.session, setId, buf, start, end, exporter, out);
     } else if (setId === 0) {
       readTemplateSet(ctx, session, buf, start, end);
     } else if (setId === 1) {

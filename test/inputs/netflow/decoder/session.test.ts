@@ -56,10 +56,13 @@ describe('sequence reset detection', () => {
     assert.equal(d.stats.sequenceResets, 1);
   });
 
-  it('a new session whose first sequence is >= 1000 "resets" its empty table', () => {
+  it('a new session starting at any sequence number keeps its templates, and counts no reset', () => {
+    // Filebeat "resets" a new session's empty table when its first sequence is >= 1000: no effect
+    // on documents, and flowship does not count a reset that dropped nothing
     const d = decoder({ detectSequenceReset: true });
     assert.equal(count(d, v9({ sequence: 5000 }, V9_TEMPLATE, V9_DATA)), 1);
-    assert.equal(d.stats.sequenceResets, 1);
+    assert.equal(count(d, v9({ sequence: 5001 }, V9_DATA)), 1);
+    assert.equal(d.stats.sequenceResets, 0);
     const e = decoder({ detectSequenceReset: true });
     e.decode(v9({ sequence: 999 }, V9_TEMPLATE), FROM);
     assert.equal(e.stats.sequenceResets, 0);
@@ -104,7 +107,10 @@ describe('session keys', () => {
     assert.equal(count(d, v9({ sourceId: 1 }, V9_DATA), OTHER_PORT), 0);
     assert.equal(count(d, v9({ sourceId: 2 }, V9_DATA)), 0);
     assert.equal(count(d, v9({ sourceId: 1 }, V9_DATA), { ip: '192.0.2.2', address: '192.0.2.2:4444' }), 0);
-    assert.equal(d.sessionCount, 4);
+    // data-only packets of unknown sessions create none
+    assert.equal(d.sessionCount, 1);
+    d.decode(v9({ sourceId: 1 }, V9_TEMPLATE), OTHER_PORT);
+    assert.equal(d.sessionCount, 2);
   });
 
   it('share_templates: keyed by source id alone, whatever the address', () => {
@@ -116,7 +122,7 @@ describe('session keys', () => {
       1,
     );
     assert.equal(count(d, v9({ sourceId: 2 }, V9_DATA), OTHER_PORT), 0);
-    assert.equal(d.sessionCount, 2);
+    assert.equal(d.sessionCount, 1);
   });
 
   it('share_templates applies to IPFIX observation domains too', () => {
@@ -227,19 +233,72 @@ describe('expiry (mark and sweep, injected clock)', () => {
 });
 
 describe('caps', () => {
-  it('sessions beyond maxSessions are refused: their packets decode nothing, without error', () => {
-    const d = decoder({ limits: { maxSessions: 2, maxTemplatesPerSession: 10 } });
-    for (const sourceId of [1, 2, 3]) d.decode(v9({ sourceId }, V9_TEMPLATE, V9_DATA), FROM);
+  it('a new session beyond maxSessions evicts the least recently used one', () => {
+    const d = decoder({ limits: { maxSessions: 2, maxTemplatesPerSession: 10, maxTemplateFields: 1000 } });
+    d.decode(v9({ sourceId: 1 }, V9_TEMPLATE), FROM);
+    d.decode(v9({ sourceId: 2 }, V9_TEMPLATE), FROM);
+    assert.equal(count(d, v9({ sourceId: 1 }, V9_DATA)), 1); // 1 is now the most recently used
+    assert.equal(count(d, v9({ sourceId: 3 }, V9_TEMPLATE, V9_DATA)), 1);
     assert.equal(d.sessionCount, 2);
-    assert.equal(d.stats.sessionsRejected, 1);
-    assert.equal(count(d, v9({ sourceId: 3 }, V9_TEMPLATE, V9_DATA)), 0);
+    assert.equal(d.stats.sessionsEvicted, 1);
+    assert.equal(count(d, v9({ sourceId: 2 }, V9_DATA)), 0, 'session 2 was evicted');
     assert.equal(count(d, v9({ sourceId: 1 }, V9_DATA)), 1);
-    // the cap is per table: IPFIX still has room
+    // the cap is per table: IPFIX has its own
     assert.equal(count(d, ipfix({ domain: 3 }, IPFIX_TEMPLATE, IPFIX_DATA)), 1);
   });
 
+  it('data-only packets create no session, so they cannot crowd out exporters that send templates', () => {
+    const d = decoder({ limits: { maxSessions: 2, maxTemplatesPerSession: 10, maxTemplateFields: 1000 } });
+    d.decode(v9({ sourceId: 7 }, V9_TEMPLATE), FROM);
+    for (let port = 1; port <= 100; port++) {
+      assert.equal(
+        count(d, v9({ sourceId: 7 }, V9_DATA), { ip: '192.0.2.9', address: `192.0.2.9:${port}` }),
+        0,
+      );
+    }
+    assert.equal(d.sessionCount, 1);
+    assert.equal(d.stats.dataSetsWithoutTemplate, 100);
+    assert.equal(count(d, v9({ sourceId: 7 }, V9_DATA)), 1);
+  });
+
+  it('the fields of all templates together are bounded: a template beyond the budget is refused', () => {
+    const d = decoder({ limits: { maxSessions: 10, maxTemplatesPerSession: 10, maxTemplateFields: 5 } });
+    const wide = (id: number, n: number) =>
+      set(
+        0,
+        v9Template(
+          id,
+          Array.from({ length: n }, () => [SRC_ADDR, 4] as [number, number]),
+        ),
+      );
+    d.decode(v9({ sourceId: 1 }, wide(256, 3)), FROM);
+    d.decode(v9({ sourceId: 2 }, wide(256, 3)), FROM); // 3 + 3 > 5: refused
+    assert.equal(d.stats.templatesRejected, 1);
+    assert.equal(d.stats.templateFields, 3);
+    d.decode(v9({ sourceId: 2 }, wide(256, 2)), FROM); // fits
+    assert.equal(d.stats.templateFields, 5);
+    d.decode(v9({ sourceId: 1 }, wide(256, 1)), FROM); // a smaller replacement frees fields
+    assert.equal(d.stats.templateFields, 3);
+    d.maybeSweep();
+  });
+
+  it('a template whose records would produce too many values is a decode error, not an allocation', () => {
+    // one 1-byte field and 2,000 zero-length strings: each byte of data would become 2,001 values
+    const fields: [number, number][] = [
+      [4, 1],
+      ...Array.from({ length: 2000 }, () => [82, 0] as [number, number]),
+    ];
+    const d = decoder({});
+    d.decode(v9({}, set(0, v9Template(300, fields))), FROM);
+    assert.throws(() => d.decode(v9({}, set(300, new Array(1000).fill(6))), FROM), {
+      reason: 'too_many_values',
+    });
+    // a few records are fine
+    assert.equal(count(d, v9({}, set(300, new Array(8).fill(6)))), 8);
+  });
+
   it('templates beyond maxTemplatesPerSession are refused; replacements still apply', () => {
-    const d = decoder({ limits: { maxSessions: 10, maxTemplatesPerSession: 2 } });
+    const d = decoder({ limits: { maxSessions: 10, maxTemplatesPerSession: 2, maxTemplateFields: 1000 } });
     const t = (id: number, field: number) => set(0, v9Template(id, [[field, field === SRC_ADDR ? 4 : 2]]));
     d.decode(v9({}, t(256, SRC_ADDR), t(257, SRC_ADDR), t(258, SRC_ADDR)), FROM);
     assert.equal(d.templateCount, 2);
