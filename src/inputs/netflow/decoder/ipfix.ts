@@ -19,8 +19,13 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
-import type { Session } from './session.ts';
-import { decodeDataSet, PacketSession, sessionKey, type TemplateProtocolContext } from './sets.ts';
+import {
+  decodeDataSet,
+  PacketSession,
+  sessionKey,
+  type TemplateChange,
+  type TemplateProtocolContext,
+} from './sets.ts';
 import { compileTemplate, type FieldSpec } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
@@ -48,9 +53,6 @@ function readSpecs(buf: Buffer, off: number, end: number, count: number): [Field
   return [specs, p];
 }
 
-/** A change to the session's templates, applied once its whole set has parsed. */
-type TemplateChange = (session: Session) => void;
-
 /**
  * The withdrawal a record makes when flowship honours them (extended mode, R5), or undefined when
  * the record is none.
@@ -62,18 +64,6 @@ function withdrawal(ctx: TemplateProtocolContext, setId: number, id: number): Te
   return undefined;
 }
 
-/** Applies a parsed set's changes; the session is created only if there is something to apply. */
-function applyChanges(session: PacketSession, changes: readonly TemplateChange[]): void {
-  if (changes.length === 0) return;
-  const target = session.require();
-  for (const change of changes) change(target);
-}
-
-/*
- * Template and options template sets are parsed whole before their changes apply: a decode error
- * in a set loses the templates (and withdrawals) before it in that set too (Filebeat adds a set's
- * templates only once the set parsed), while those of earlier sets stay.
- */
 function readTemplateSet(
   ctx: TemplateProtocolContext,
   session: PacketSession,
@@ -109,7 +99,7 @@ function readTemplateSet(
     changes.push((target) => target.addTemplate(template));
     off = read[1];
   }
-  applyChanges(session, changes);
+  session.apply(changes);
 }
 
 function readOptionsTemplateSet(
@@ -150,7 +140,7 @@ function readOptionsTemplateSet(
     changes.push((target) => target.addTemplate(template));
     off = read[1];
   }
-  applyChanges(session, changes);
+  session.apply(changes);
 }
 
 /** Decodes one IPFIX message into `out`; returns its length from the header. */

@@ -22,6 +22,13 @@ export function sessionKey(ctx: TemplateProtocolContext, address: string, source
 }
 
 /**
+ * A change a template set makes to its session. Sets are parsed whole before their changes apply:
+ * a decode error in a set loses the changes before it in that set too (Filebeat learns a set's
+ * templates only once the set parsed), while those of earlier sets stay.
+ */
+export type TemplateChange = (session: Session) => void;
+
+/**
  * The session of one packet. An existing session is touched (and its sequence checked) at once; a
  * new one is created only when the packet teaches it a template, so a stream of data-only packets
  * from ever-changing ports (or spoofed sources) cannot fill the session table.
@@ -40,10 +47,11 @@ export class PacketSession {
     if (this.session !== undefined && ctx.detectSequenceReset) this.session.checkSequence(sequence);
   }
 
-  /** The session, created now if the packet is the first to bring it templates. */
-  require(): Session {
+  /** Applies a parsed set's changes; the session is created only if there is something to apply. */
+  apply(changes: readonly TemplateChange[]): void {
+    if (changes.length === 0) return;
     this.session ??= this.ctx.sessions.create(this.key, this.sequence);
-    return this.session;
+    for (const change of changes) change(this.session);
   }
 }
 

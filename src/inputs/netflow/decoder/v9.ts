@@ -19,8 +19,14 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
-import { decodeDataSet, PacketSession, sessionKey, type TemplateProtocolContext } from './sets.ts';
-import { compileTemplate, type FieldSpec, type Template } from './template.ts';
+import {
+  decodeDataSet,
+  PacketSession,
+  sessionKey,
+  type TemplateChange,
+  type TemplateProtocolContext,
+} from './sets.ts';
+import { compileTemplate, type FieldSpec } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
 const HEADER_LENGTH = 20;
@@ -34,11 +40,6 @@ function readSpecs(buf: Buffer, off: number, count: number): FieldSpec[] {
   return specs;
 }
 
-/*
- * Template and options template sets are parsed whole before their templates are learned: a
- * decode error in a set loses the templates before it in that set too (Filebeat adds a set's
- * templates only once the set parsed), while templates of earlier sets stay.
- */
 function readTemplateSet(
   ctx: TemplateProtocolContext,
   session: PacketSession,
@@ -46,7 +47,7 @@ function readTemplateSet(
   start: number,
   end: number,
 ) {
-  const learned: Template[] = [];
+  const learned: TemplateChange[] = [];
   let off = start;
   while (end - off >= 8) {
     const id = buf.readUInt16BE(off);
@@ -59,13 +60,11 @@ function readTemplateSet(
     }
     // a template running past the set end is dropped silently, as Filebeat does
     if (end - off < 4 * count) break;
-    learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false));
+    const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false);
+    learned.push((target) => target.addTemplate(template));
     off += 4 * count;
   }
-  if (learned.length > 0) {
-    const target = session.require();
-    for (const template of learned) target.addTemplate(template);
-  }
+  session.apply(learned);
 }
 
 function readOptionsTemplateSet(
@@ -75,7 +74,7 @@ function readOptionsTemplateSet(
   start: number,
   end: number,
 ) {
-  const learned: Template[] = [];
+  const learned: TemplateChange[] = [];
   let off = start;
   while (end - off >= 6) {
     const id = buf.readUInt16BE(off);
@@ -94,13 +93,11 @@ function readOptionsTemplateSet(
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
     const count = (scopeLength + optionLength) / 4;
-    learned.push(compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true));
+    const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true);
+    learned.push((target) => target.addTemplate(template));
     off += scopeLength + optionLength;
   }
-  if (learned.length > 0) {
-    const target = session.require();
-    for (const template of learned) target.addTemplate(template);
-  }
+  session.apply(learned);
 }
 
 /**
