@@ -1,18 +1,27 @@
 /**
- * `flowship decode FILE...`: decode NetFlow/IPFIX captures (pcap, pcapng, raw .dat) into the ECS
- * documents `run` would ship, one JSON document per line on stdout. Template state carries across
- * packets and files in the order given, and datagrams longer than the input's `max_message_size`
+ * `flowship decode FILE...`: decode NetFlow/IPFIX captures (pcap, pcapng, raw .dat) and GoFlow2
+ * JSON logs (`.log`, `.json`, `.ndjson`, `-` for stdin) into the ECS documents `run` would ship,
+ * one JSON document per line on stdout. Template state carries across packets and files in the
+ * order given, and datagrams longer than the input's `max_message_size`
  * are cut as `run` cuts them. Exit 1 when a file cannot be read or stdout fails; decode errors
  * are reported on stderr and counted. A reader that goes away (`flowship decode … | head`, EPIPE)
  * ends decoding quietly with exit 0.
  */
 import { loadConfig } from '../config/load.ts';
-import type { NetflowInputConfig } from '../config/schema.ts';
+import type { Goflow2InputConfig, NetflowInputConfig } from '../config/schema.ts';
 import { parseIp } from '../ecs/ip.ts';
+import { decodeLogFile, decodeLogStream, type OfflineLogSummary } from '../inputs/goflow2/offline.ts';
 import { NetflowDecoder } from '../inputs/netflow/decoder/decoder.ts';
 import { decodeCaptureFile, type OfflineDecodeSummary } from '../inputs/netflow/offline.ts';
 import { FlowshipError } from '../util/errors.ts';
+import { buildGoflow2Normalizer } from './goflow2.ts';
 import { buildNetflowParts } from './netflow.ts';
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 export interface DecodeOptions {
   readonly files: readonly string[];
@@ -35,26 +44,47 @@ function parseExporter(text: string): { ip: string; port: number } {
   return { ip: m[1], port };
 }
 
-/** The first netflow input of the configuration, or the defaults when no file is given. */
-function netflowConfig(options: DecodeOptions): NetflowInputConfig {
-  const config =
+/**
+ * The first netflow and the first goflow2 input of the configuration; an input type the file does
+ * not configure (or no file at all) gets its defaults.
+ */
+function inputConfigs(options: DecodeOptions): { netflow: NetflowInputConfig; goflow2: Goflow2InputConfig } {
+  const overrides = [...options.overrides];
+  const defaults = loadConfig({
+    text: 'flowship.inputs: [{type: netflow}, {type: goflow2, id: goflow2}]\noutput.console: {}\n',
+    overrides: options.configFile === undefined ? overrides : [],
+  }).flowship.inputs;
+  const inputs =
     options.configFile === undefined
-      ? loadConfig({
-          text: 'flowship.inputs: [{type: netflow}]\noutput.console: {}\n',
-          overrides: [...options.overrides],
-        })
-      : loadConfig({ file: options.configFile, overrides: [...options.overrides] });
-  const input = config.flowship.inputs.find((i) => i.type === 'netflow');
-  if (input === undefined)
-    throw new FlowshipError('FLOWSHIP_CONFIG', 'the configuration has no netflow input');
-  return input;
+      ? defaults
+      : loadConfig({ file: options.configFile, overrides }).flowship.inputs;
+  const netflow = inputs.find((i): i is NetflowInputConfig => i.type === 'netflow');
+  const goflow2 = inputs.find((i): i is Goflow2InputConfig => i.type === 'goflow2');
+  return {
+    netflow: netflow ?? (defaults[0] as NetflowInputConfig),
+    goflow2: goflow2 ?? (defaults[1] as Goflow2InputConfig),
+  };
+}
+
+/** GoFlow2 JSON lines (`-` is standard input); anything else is a NetFlow/IPFIX capture. */
+export function isGoflow2Log(file: string): boolean {
+  return file === '-' || /\.(log|json|ndjson)(\.\d+)?$/i.test(file);
 }
 
 export async function decode(options: DecodeOptions): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   if (options.files.length === 0) throw new FlowshipError('FLOWSHIP_USAGE', 'decode needs at least one file');
-  const config = netflowConfig(options);
+  const inputs = inputConfigs(options);
+  const config = inputs.netflow;
+  const goflow2 = inputs.goflow2;
+  const goflow2Options = {
+    inputId: goflow2.id,
+    normalizer: buildGoflow2Normalizer(goflow2),
+    messageMaxBytes: goflow2.message_max_bytes,
+    fingerprint: goflow2.prospector.scanner.fingerprint,
+  };
+  const logSummary: OfflineLogSummary = { lines: 0, documents: 0, tooLong: 0, partialTailBytes: 0 };
   const exporter = options.exporter === undefined ? DEFAULT_EXPORTER : parseExporter(options.exporter);
   const { dictionary, normalizer } = buildNetflowParts(config);
   // offline: no expiry, the capture's own order is the clock
@@ -92,6 +122,18 @@ export async function decode(options: DecodeOptions): Promise<number> {
   let unreadable = 0;
   files: for (const file of options.files) {
     try {
+      if (isGoflow2Log(file)) {
+        const docs =
+          file === '-'
+            ? decodeLogStream(await readStdin(), goflow2Options, logSummary)
+            : decodeLogFile(file, goflow2Options, logSummary);
+        for (const { doc } of docs) {
+          buffered.push(`${JSON.stringify(doc)}\n`);
+          if (buffered.length >= 512 && !(await flush())) break files;
+        }
+        if (!(await flush())) break;
+        continue;
+      }
       const records = decodeCaptureFile(
         file,
         {
@@ -139,9 +181,20 @@ export async function decode(options: DecodeOptions): Promise<number> {
     return 1;
   }
   stdout.off('error', onOutputError);
-  stderr.write(
-    `decoded ${summary.records} records from ${summary.datagrams} packets in ${options.files.length - unreadable} files; ` +
-      `${summary.errors} decode errors; ${summary.truncated} truncated to max_message_size\n`,
-  );
+  const sawLogs = logSummary.lines > 0 || logSummary.tooLong > 0 || logSummary.partialTailBytes > 0;
+  if (summary.datagrams > 0 || !sawLogs) {
+    stderr.write(
+      `decoded ${summary.records} records from ${summary.datagrams} packets in ${options.files.length - unreadable} files; ` +
+        `${summary.errors} decode errors; ${summary.truncated} truncated to max_message_size\n`,
+    );
+  }
+  if (sawLogs) {
+    const failed = Object.values(goflow2Options.normalizer.stats.failures).reduce((a, b) => a + b, 0);
+    stderr.write(
+      `decoded ${logSummary.documents} GoFlow2 documents from ${logSummary.lines} lines; ${failed} error documents; ` +
+        `${logSummary.tooLong} lines over message_max_bytes skipped; ` +
+        `${logSummary.partialTailBytes} bytes of unterminated last lines not decoded\n`,
+    );
+  }
   return unreadable > 0 ? 1 : 0;
 }

@@ -2,9 +2,11 @@
  * `flowship` command-line entry: parses argv and dispatches to one file per command.
  * Returns the process exit code; only bin/flowship.js touches `process.exit`.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, FlowshipError } from '../util/errors.ts';
+import { version } from './version.ts';
+
+export { version };
 
 const USAGE = `Usage: flowship <command> [options]
 
@@ -20,13 +22,6 @@ Options:
   -c, --config FILE    configuration file (default: flowship.yml in the working directory)
   -E key=value         override one setting (dotted path, YAML value), repeatable
 `;
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 const COMMON = {
   config: { type: 'string', short: 'c' },

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, NetflowInputConfig } from '../config/schema.ts';
 import type { Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
 import { MonitoringServer } from '../monitoring/http.ts';
@@ -16,6 +16,7 @@ import type { Output } from '../outputs/output.ts';
 import { MemoryQueue } from '../pipeline/memory-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { FlowshipError } from '../util/errors.ts';
+import { buildGoflow2Input } from './goflow2.ts';
 import { buildNetflowParts } from './netflow.ts';
 import { checkRunnable, elasticsearchUnavailable } from './runnable.ts';
 
@@ -41,34 +42,45 @@ function buildOutput(config: Config, logger: Logger): Output {
   }
 }
 
+function buildNetflowInput(
+  input: NetflowInputConfig,
+  queue: MemoryQueue,
+  logger: Logger,
+  metrics: MetricsRegistry,
+): Input {
+  const { dictionary, normalizer } = buildNetflowParts(input);
+  if (input.workers > 1) {
+    logger.info('decoding runs on one thread in this version; workers > 1 has no effect yet', {
+      workers: input.workers,
+    });
+  }
+  return new NetflowInput({
+    id: input.id,
+    host: input.host,
+    port: input.port,
+    network: input.network,
+    protocols: input.protocols,
+    maxMessageSize: input.max_message_size,
+    readBuffer: input.read_buffer,
+    queueSize: input.queue_size,
+    expirationTimeoutMs: input.expiration_timeout,
+    detectSequenceReset: input.detect_sequence_reset,
+    shareTemplates: input.share_templates,
+    compatibility: input.compatibility,
+    dictionary,
+    normalizer,
+    sink: queue,
+    logger,
+    metrics,
+  });
+}
+
 function buildInputs(config: Config, queue: MemoryQueue, logger: Logger, metrics: MetricsRegistry): Input[] {
   return config.flowship.inputs.map((input) => {
-    const { dictionary, normalizer } = buildNetflowParts(input);
     const log = logger.child(`input.${input.id}`);
-    if (input.workers > 1) {
-      log.info('decoding runs on one thread in this version; workers > 1 has no effect yet', {
-        workers: input.workers,
-      });
-    }
-    return new NetflowInput({
-      id: input.id,
-      host: input.host,
-      port: input.port,
-      network: input.network,
-      protocols: input.protocols,
-      maxMessageSize: input.max_message_size,
-      readBuffer: input.read_buffer,
-      queueSize: input.queue_size,
-      expirationTimeoutMs: input.expiration_timeout,
-      detectSequenceReset: input.detect_sequence_reset,
-      shareTemplates: input.share_templates,
-      compatibility: input.compatibility,
-      dictionary,
-      normalizer,
-      sink: queue,
-      logger: log,
-      metrics,
-    });
+    return input.type === 'netflow'
+      ? buildNetflowInput(input, queue, log, metrics)
+      : buildGoflow2Input(input, config, queue, log, metrics);
   });
 }
 
@@ -135,7 +147,14 @@ export async function run(options: RunOptions): Promise<number> {
       await http.listen();
     }
     logger.info('flowship started', { inputs: inputs.map((i) => i.id), output: output.name });
-    const signal = await stopSignal;
+    // pipes end by themselves: when every input is one and all have ended, so does run
+    const ended = inputs.every((i) => i.done !== undefined)
+      ? Promise.all(inputs.map((i) => i.done)).then(() => 'end of input')
+      : new Promise<string>(() => {});
+    // signal handlers do not keep Node alive, and inputs without a socket (files) hold nothing:
+    // a referenced timer keeps the process running until a stop is asked for
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    const signal = await Promise.race([stopSignal, ended]).finally(() => clearInterval(keepAlive));
     logger.info('stopping', { signal });
   } finally {
     await Promise.all(inputs.map((i) => i.stop()));

@@ -15,7 +15,7 @@ export interface TestConfigOptions {
 export function testConfig(options: TestConfigOptions): number {
   // ConfigError (every problem with file:line:column) propagates to main, which prints it
   const config = loadConfig({ file: options.configFile, overrides: [...options.overrides] });
-  for (const input of config.flowship.inputs) buildNetflowParts(input);
+  for (const input of config.flowship.inputs) if (input.type === 'netflow') buildNetflowParts(input);
   // what `run` refuses, `test config` refuses too (FlowshipError: main prints it, exit 1)
   checkRunnable(config);
   process.stdout.write('Config OK\n');

@@ -15,6 +15,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { validateNetworkEntry } from '../ecs/locality.ts';
+import { compileFileRegex } from '../inputs/goflow2/options.ts';
 import { parseDuration, parseSize } from './durations.ts';
 import { closest } from './suggest.ts';
 
@@ -376,8 +377,161 @@ const netflowInput = section(
   return { type, id, host, port, ...settings };
 });
 
-/** Discriminated by `type`; the goflow2 input joins this union. */
-const input = z.discriminatedUnion('type', [netflowInput]);
+/**
+ * A regular expression as Filebeat writes them (RE2, searched unanchored in the full path): a
+ * leading `(?i)` becomes the `i` flag; RE2-only syntax and anything JavaScript cannot compile is
+ * reported (the tailer compiles them the same way).
+ */
+function regex() {
+  return text((value) => {
+    const compiled = compileFileRegex(value);
+    return compiled instanceof RegExp ? undefined : compiled.problem;
+  });
+}
+
+function checkTailer(value: Loose, ctx: z.RefinementCtx): void {
+  const close = isMap(value.close) ? value.close : {};
+  const state = isMap(close.on_state_change) ? close.on_state_change : {};
+  const scanner = isMap(value.prospector) && isMap(value.prospector.scanner) ? value.prospector.scanner : {};
+  const backoff = isMap(value.backoff) ? value.backoff : {};
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const ignoreOlder = num(value.ignore_older);
+  const inactive = num(state.inactive);
+  const checkInterval = num(scanner.check_interval);
+  if (ignoreOlder !== undefined && ignoreOlder > 0 && inactive !== undefined && ignoreOlder <= inactive) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ignore_older'],
+      message:
+        'must be longer than close.on_state_change.inactive (a file still being read would be skipped)',
+    });
+  }
+  const cleanInactive = num(value.clean_inactive);
+  if (cleanInactive !== undefined && cleanInactive > 0) {
+    if (
+      ignoreOlder === undefined ||
+      ignoreOlder === 0 ||
+      cleanInactive <= ignoreOlder + (checkInterval ?? 0)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clean_inactive'],
+        message:
+          'needs ignore_older and must be longer than ignore_older + prospector.scanner.check_interval',
+      });
+    }
+  }
+  const init = num(backoff.init);
+  const max = num(backoff.max);
+  if (init !== undefined && max !== undefined && init > max) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backoff', 'init'],
+      message: 'must not be greater than backoff.max',
+    });
+  }
+  if (max !== undefined && checkInterval !== undefined && max > checkInterval) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backoff', 'max'],
+      message: 'must not be greater than prospector.scanner.check_interval',
+    });
+  }
+}
+
+/** The goflow2 input: tails GoFlow2 JSON lines (TAILER.md §2, GOFLOW2.md §3), or reads stdin. */
+const goflow2Input = section(
+  {
+    type: z.literal('goflow2'),
+    enabled: withDefault(bool(), true),
+    /** Keys the registry and document ids: changing it re-reads every file. */
+    id: required(text(checkId)),
+    /** Read JSON lines from standard input (`goflow2 ... | flowship run`) instead of files. */
+    stdin: withDefault(bool(), false),
+    paths: withDefault(list(text(notEmpty), 1), ['/var/log/sflow/goflow2/*.log']),
+    exclude_files: withDefault(list(regex()), ['\\.gz$']),
+    include_files: withDefault(list(regex()), []),
+    exclude: withDefault(list(text(notEmpty)), []),
+    /** 0 = off. */
+    ignore_older: withDefault(duration(), '72h'),
+    close: withDefault(
+      section({
+        on_state_change: withDefault(
+          section({
+            inactive: withDefault(duration({ positive: true }), '5m'),
+            removed: withDefault(bool(), false),
+            renamed: withDefault(bool(), false),
+            check_interval: withDefault(duration({ positive: true }), '5s'),
+          }),
+          {},
+        ),
+        reader: withDefault(section({ on_eof: withDefault(bool(), false) }), {}),
+      }),
+      {},
+    ),
+    clean_removed: withDefault(bool(), true),
+    /** 0 = off. */
+    clean_inactive: withDefault(duration(), 0),
+    prospector: withDefault(
+      section({
+        scanner: withDefault(
+          section({
+            check_interval: withDefault(duration({ positive: true }), '10s'),
+            symlinks: withDefault(bool(), false),
+            fingerprint: withDefault(
+              section({
+                enabled: withDefault(bool(), true),
+                offset: withDefault(size(), 0),
+                length: withDefault(size({ min: 64, max: 1024 * 1024 }), 1024),
+              }),
+              {},
+            ),
+          }),
+          {},
+        ),
+      }),
+      {},
+    ),
+    file_identity: withDefault(z.enum(['fingerprint', 'native']), 'fingerprint'),
+    /** 0 = unlimited. */
+    harvester_limit: withDefault(int(0), 0),
+    message_max_bytes: withDefault(size({ min: 1 }), '10MiB'),
+    buffer_size: withDefault(size({ min: 1024, max: 64 * 1024 * 1024 }), '64KiB'),
+    backoff: withDefault(
+      section({
+        init: withDefault(duration({ positive: true }), '2s'),
+        max: withDefault(duration({ positive: true }), '10s'),
+      }),
+      {},
+    ),
+    wakeup: withDefault(bool(), true),
+    flowship: withDefault(
+      section({
+        registry: withDefault(section({ flush: withDefault(duration(), '1s') }), {}),
+      }),
+      {},
+    ),
+    tags: withDefault(list(text(notEmpty)), ['sflow', 'forwarded']),
+    preserve_original_event: withDefault(bool(), false),
+    /** `local` or an IANA zone name, for event.timezone (Filebeat's add_locale). */
+    timezone: withDefault(text(notEmpty), 'local'),
+    timezone_format: withDefault(z.enum(['offset', 'abbreviation', 'none']), 'offset'),
+    /** Split `{A}{B}` lines written by GoFlow2's concurrent writers (false: one error document). */
+    split_concatenated_json: withDefault(bool(), true),
+    // Common input options.
+    namespace: withDefault(text(checkNamespace), 'default'),
+    fields: withDefault(z.record(z.string(), z.unknown()), {}),
+    fields_under_root: withDefault(bool(), false),
+    keep_null: withDefault(bool(), false),
+    index: optional(text(notEmpty)),
+    /** Accepted for Filebeat compatibility and ignored. */
+    processors: optional(list(z.unknown())),
+  },
+  { refine: checkTailer },
+).transform((input) => omit(input, 'enabled', 'processors'));
+
+/** Discriminated by `type`. */
+const input = z.discriminatedUnion('type', [netflowInput, goflow2Input]);
 
 function checkInputs(items: unknown, ctx: z.RefinementCtx): void {
   if (!Array.isArray(items)) return;
@@ -617,6 +771,7 @@ export const configSchema = section(
 export type Config = z.output<typeof configSchema>;
 export type InputConfig = Config['flowship']['inputs'][number];
 export type NetflowInputConfig = Extract<InputConfig, { type: 'netflow' }>;
+export type Goflow2InputConfig = Extract<InputConfig, { type: 'goflow2' }>;
 export type NetflowProtocol = (typeof NETFLOW_PROTOCOLS)[number];
 export type OutputConfig = Config['output'];
 export type ElasticsearchOutputConfig = Extract<OutputConfig, { type: 'elasticsearch' }>;
@@ -655,10 +810,14 @@ export function resolvePaths(config: Config, dirs: { cwd: string; configDir: str
     path: { ...config.path, data: resolve(dirs.cwd, config.path.data) },
     flowship: {
       ...config.flowship,
-      inputs: config.flowship.inputs.map((input) => ({
-        ...input,
-        custom_definitions: input.custom_definitions.map((file) => resolve(dirs.configDir, file)),
-      })),
+      inputs: config.flowship.inputs.map((input) =>
+        input.type === 'netflow'
+          ? {
+              ...input,
+              custom_definitions: input.custom_definitions.map((file) => resolve(dirs.configDir, file)),
+            }
+          : input,
+      ),
     },
     output:
       out.type === 'file'

@@ -15,6 +15,7 @@ import type {
   RawJson,
 } from '../inputs/netflow/decoder/types.ts';
 import type { EcsDocument } from '../pipeline/event.ts';
+import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
 import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
 import { parseIp } from './ip.ts';
@@ -108,8 +109,7 @@ export class NetflowNormalizer {
   private readonly dataStream: Readonly<Record<string, string>>;
   private readonly now: () => Date;
   private readonly host: Readonly<Record<string, string>> | undefined;
-  private readonly fields: Readonly<Record<string, unknown>> | undefined;
-  private readonly fieldsUnderRoot: boolean;
+  private readonly commonFields: CommonFields | undefined;
 
   constructor(options: NetflowNormalizerOptions) {
     const {
@@ -120,8 +120,7 @@ export class NetflowNormalizer {
       fieldsUnderRoot = false,
       now = () => new Date(),
     } = options;
-    this.fields = fields !== undefined && Object.keys(fields).length > 0 ? fields : undefined;
-    this.fieldsUnderRoot = fieldsUnderRoot;
+    this.commonFields = commonFields(fields, fieldsUnderRoot);
     this.networks = internalNetworks;
     this.tags = tags;
     this.dataStream = { dataset: NETFLOW_DATASET, namespace, type: 'logs' };
@@ -132,11 +131,7 @@ export class NetflowNormalizer {
 
   normalize(record: DecodedRecord): EcsDocument {
     const doc = record.type === 'netflow_flow' ? this.flow(record) : this.options(record);
-    if (this.fields !== undefined) {
-      // as in Filebeat, fields under the root are merged in, their values winning
-      if (this.fieldsUnderRoot) mergeDeep(doc, this.fields);
-      else doc.fields = this.fields;
-    }
+    applyCommonFields(doc, this.commonFields);
     return doc;
   }
 
@@ -397,31 +392,6 @@ export class NetflowNormalizer {
     if (start !== undefined) event.start = new Date(start);
     if (end !== undefined) event.end = new Date(end);
     if (duration !== undefined) event.duration = duration;
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !JSON.isRawJSON(value)
-  );
-}
-
-/** libbeat's DeepUpdate with overwrite: maps merge into maps, anything else replaces. */
-function mergeDeep(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>): void {
-  for (const [key, value] of Object.entries(source)) {
-    const current = target[key];
-    if (isPlainObject(value) && isPlainObject(current)) {
-      // copy before merging: the document's objects may be shared (data_stream, tags)
-      const merged = { ...current };
-      mergeDeep(merged, value);
-      target[key] = merged;
-    } else {
-      target[key] = value;
-    }
   }
 }
 

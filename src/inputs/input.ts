@@ -9,6 +9,11 @@ export interface Input {
   readonly id: string;
   /** Starts reading; resolves once listening (sockets bound, files opened). */
   start(): Promise<void>;
+  /**
+   * For inputs that end by themselves (a pipe reaching end of stream): resolves then. `run`
+   * drains and exits once every input has one and all have resolved.
+   */
+  readonly done?: Promise<void>;
   /** Stops reading and releases resources; idempotent, returns the same promise every time. */
   stop(): Promise<void>;
 }

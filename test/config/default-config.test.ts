@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
+import { netflowInput } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEXT = readFileSync(new URL('../../flowship.yml', import.meta.url), 'utf8');
@@ -11,7 +12,7 @@ describe('flowship.yml (the embedded default)', () => {
   it('loads: one netflow input on localhost:2055 with every protocol, the file output under ./data', () => {
     const config = loadConfig({ file: 'flowship.yml', cwd: ROOT, env: {} });
     assert.equal(config.flowship.inputs.length, 1);
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.equal(input.type, 'netflow');
     assert.equal(input.id, 'netflow');
     assert.equal(input.host, 'localhost');
@@ -30,8 +31,8 @@ describe('flowship.yml (the embedded default)', () => {
     );
     assert.notEqual(options, TEXT);
     const config = loadConfig({ text: options, file: 'flowship.yml', cwd: ROOT, env: {} });
-    assert.equal(config.flowship.inputs[0].read_buffer, 16 * 1024 * 1024);
-    assert.equal(config.flowship.inputs[0].index, 'my-index');
+    assert.equal(netflowInput(config, 0).read_buffer, 16 * 1024 * 1024);
+    assert.equal(netflowInput(config, 0).index, 'my-index');
 
     // The elasticsearch example, instead of the file output (cloud.* would replace hosts).
     const start = TEXT.indexOf('# output.elasticsearch:');

@@ -1,6 +1,7 @@
 /** Helpers for the configuration tests. */
 import assert from 'node:assert/strict';
 import { type LoadConfigOptions, loadConfig } from '../../src/config/load.ts';
+import type { Config, NetflowInputConfig } from '../../src/config/schema.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 
 /** The smallest valid configuration: one netflow input, the console output. */
@@ -22,4 +23,11 @@ export function problems(text: string, options: Omit<LoadConfigOptions, 'text'> 
     return error.problems;
   }
   assert.fail('expected the configuration to be rejected');
+}
+
+/** The `index`-th input, which must be a netflow input (narrows the type for the assertions). */
+export function netflowInput(config: Config, index = 0): NetflowInputConfig {
+  const input = config.flowship.inputs[index];
+  assert.equal(input.type, 'netflow');
+  return input as NetflowInputConfig;
 }

@@ -6,20 +6,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/util/errors.ts';
-import { load, MINIMAL, problems } from './helpers.ts';
+import { load, MINIMAL, netflowInput, problems } from './helpers.ts';
 
 describe('loadConfig: files', () => {
   it('reads flowship.yml in the working directory by default, custom_definitions relative to the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flowship-config-'));
     try {
       writeFileSync(join(dir, 'flowship.yml'), MINIMAL);
-      assert.equal(loadConfig({ cwd: dir, env: {} }).flowship.inputs[0].port, 2055);
+      assert.equal(netflowInput(loadConfig({ cwd: dir, env: {} }), 0).port, 2055);
       writeFileSync(
         join(dir, 'other.yml'),
         'flowship.inputs: [{type: netflow, custom_definitions: [defs/cisco.yml, /etc/x.yml]}]\noutput.console:\n',
       );
       const config = loadConfig({ file: join(dir, 'other.yml'), cwd: '/', env: {} });
-      assert.deepEqual(config.flowship.inputs[0].custom_definitions, [
+      assert.deepEqual(netflowInput(config, 0).custom_definitions, [
         join(dir, 'defs/cisco.yml'),
         '/etc/x.yml',
       ]);
@@ -95,8 +95,8 @@ describe('loadConfig: problems', () => {
       'flowship.yml:3:11: flowship.inputs.0.port: must be at most 65535',
       "flowship.yml:4:21: flowship.inputs.0.protocols.1: 'v10' is not one of v1, v5, v6, v7, v8, v9, ipfix; did you mean 'v1'?",
       'flowship.yml:5:14: flowship.inputs.0.workers: must be at least 1',
-      "flowship.yml:6:11: flowship.inputs.1.type: unknown type 'goflow2' (valid types: netflow)",
-      'flowship.yml:8:5: flowship.inputs.2.type: is required (valid types: netflow)',
+      'flowship.yml:6:5: flowship.inputs.1.id: is required',
+      'flowship.yml:8:5: flowship.inputs.2.type: is required (valid types: netflow, goflow2)',
       'flowship.yml:10:20: output.file.number_of_files: must be at least 2',
       'flowship.yml:11:22: output.file.rotate_on_startup: expected true or false, got a string',
       'flowship.yml:12:12: http.port: expected a number, got a string',

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in plain strings is the configuration syntax under test
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { load, MINIMAL, problems } from './helpers.ts';
+import { load, MINIMAL, netflowInput, problems } from './helpers.ts';
 
 describe('loadConfig: -E overrides', () => {
   it('sets scalars, lists and maps, parsed as YAML', () => {
@@ -15,7 +15,7 @@ describe('loadConfig: -E overrides', () => {
         'http.enabled=true',
       ],
     });
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.equal(input.port, 9995);
     assert.deepEqual(input.protocols, ['v9', 'ipfix']);
     assert.deepEqual(input.fields, { site: 'dc1' });
@@ -44,7 +44,8 @@ describe('loadConfig: -E overrides', () => {
         'path.data=/var/lib/flowship',
       ],
     });
-    const [first, second] = config.flowship.inputs;
+    const first = netflowInput(config, 0);
+    const second = netflowInput(config, 1);
     assert.deepEqual(first.tags, ['c']);
     assert.deepEqual(first.pending_data, {
       max_age: 5000,
@@ -60,12 +61,12 @@ describe('loadConfig: -E overrides', () => {
 
   it('creates a list from an index where there was nothing', () => {
     const config = load('output.console:\n', { overrides: ['flowship.inputs.0.type=netflow'] });
-    assert.equal(config.flowship.inputs[0].type, 'netflow');
+    assert.equal(netflowInput(config, 0).type, 'netflow');
   });
 
   it('expands ${VAR} in override values', () => {
     const config = load(MINIMAL, { overrides: ['flowship.inputs.0.port=${PORT}'], env: { PORT: '9999' } });
-    assert.equal(config.flowship.inputs[0].port, 9999);
+    assert.equal(netflowInput(config, 0).port, 9999);
   });
 
   it('names the -E key in its problems', () => {

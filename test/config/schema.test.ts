@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FileOutputConfig } from '../../src/config/schema.ts';
-import { load, MINIMAL, problems } from './helpers.ts';
+import { load, MINIMAL, netflowInput, problems } from './helpers.ts';
 
 describe('loadConfig: defaults', () => {
   it('fills in every default of a netflow input', () => {
@@ -98,7 +98,7 @@ describe('loadConfig: values', () => {
         '    template_cache.flush_interval: 500ms\n' +
         'output.console:\n',
     );
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.equal(input.timeout, 5_400_000);
     assert.equal(input.expiration_timeout, 0);
     assert.equal(input.max_message_size, 9000);
@@ -122,7 +122,7 @@ describe('loadConfig: values', () => {
 
   it('caps read_buffer below 2 GiB, which Node refuses for SO_RCVBUF (ERR_SOCKET_BUFFER_SIZE)', () => {
     const readBuffer = (value: string) =>
-      load(`flowship.inputs: [{type: netflow, read_buffer: ${value}}]\noutput.console:\n`).flowship.inputs[0]
+      netflowInput(load(`flowship.inputs: [{type: netflow, read_buffer: ${value}}]\noutput.console:\n`), 0)
         .read_buffer;
     assert.equal(readBuffer('2147483647'), 2 ** 31 - 1);
     assert.deepEqual(problems('flowship.inputs: [{type: netflow, read_buffer: 2GiB}]\noutput.console:\n'), [
@@ -148,8 +148,7 @@ describe('loadConfig: values', () => {
   });
 
   it('accepts Filebeat\'s host: "ip:port" when port is absent', () => {
-    const input = (yaml: string) =>
-      load(`flowship.inputs:\n  - ${yaml}\noutput.console:\n`).flowship.inputs[0];
+    const input = (yaml: string) => netflowInput(load(`flowship.inputs:\n  - ${yaml}\noutput.console:\n`), 0);
     assert.deepEqual(
       [input('{type: netflow, host: "1.2.3.4:9995"}')].map(({ host, port }) => ({ host, port })),
       [{ host: '1.2.3.4', port: 9995 }],
@@ -188,7 +187,7 @@ describe('loadConfig: values', () => {
     );
     assert.equal(config.http.enabled, true);
     assert.equal(config.logging.to_stderr, false);
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.deepEqual(input.protocols, ['v9']);
     assert.deepEqual(input.tags, ['forwarded']);
     assert.equal(input.port, 2056);
@@ -206,7 +205,7 @@ describe('loadConfig: values', () => {
     const config = load(
       'flowship.inputs: [{type: netflow, internal_networks: [private, 100.64.0.0/10, "2001:db8::/32", loopback]}]\noutput.console:\n',
     );
-    assert.deepEqual(config.flowship.inputs[0].internal_networks, [
+    assert.deepEqual(netflowInput(config, 0).internal_networks, [
       'private',
       '100.64.0.0/10',
       '2001:db8::/32',
@@ -242,7 +241,7 @@ describe('loadConfig: numbers written as text', () => {
       'flowship.inputs: [{type: netflow, id: 007, port: 0x7d0, queue_size: 1e3, timeout: 1.50, tags: [0123, True]}]\n' +
         'output.elasticsearch: {hosts: [http://es:9200], username: elastic, password: 0123}\n',
     );
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.equal(input.id, '007');
     assert.equal(input.port, 2000);
     assert.equal(input.queue_size, 1000);

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in plain strings is the configuration syntax under test
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { load, MINIMAL, problems } from './helpers.ts';
+import { load, MINIMAL, netflowInput, problems } from './helpers.ts';
 
 describe('loadConfig: environment variables', () => {
   it('expands ${VAR} and ${VAR:default}, typing a value that is exactly one unquoted reference', () => {
@@ -28,7 +28,7 @@ describe('loadConfig: environment variables', () => {
         },
       },
     );
-    const [input] = config.flowship.inputs;
+    const input = netflowInput(config);
     assert.equal(input.host, '0.0.0.0');
     assert.equal(input.port, 9995);
     assert.equal(input.share_templates, true);
@@ -58,7 +58,7 @@ describe('loadConfig: environment variables', () => {
       },
     );
     assert.equal(config.logging.level, 'debug');
-    assert.equal(config.flowship.inputs[0].id, '12');
+    assert.equal(netflowInput(config, 0).id, '12');
   });
 
   it('reports a missing variable at the position of its reference, once', () => {
@@ -80,7 +80,7 @@ describe('loadConfig: environment variables', () => {
     const config = load(
       `flowship.inputs:\n  - type: netflow # \${NOT_SET}\n    fields:\n      \${x}: y\noutput.console:\n`,
     );
-    assert.deepEqual(config.flowship.inputs[0].fields, { '${x}': 'y' });
+    assert.deepEqual(netflowInput(config, 0).fields, { '${x}': 'y' });
   });
 });
 
@@ -100,8 +100,8 @@ describe('loadConfig: dotted keys', () => {
         '  flush.timeout: 2s\n' +
         'queue.mem.events: 8192\n',
     );
-    assert.equal(config.flowship.inputs[0].pending_data.max_age, 30_000);
-    assert.equal(config.flowship.inputs[0].pending_data.max_bytes, 1024 * 1024);
+    assert.equal(netflowInput(config, 0).pending_data.max_age, 30_000);
+    assert.equal(netflowInput(config, 0).pending_data.max_bytes, 1024 * 1024);
     assert.ok(config.output.type === 'file');
     assert.equal(config.output.path, '/var/lib/flowship/events');
     assert.equal(config.output.filename, 'flows');

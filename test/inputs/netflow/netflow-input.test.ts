@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { buildNetflowParts } from '../../../src/cli/netflow.ts';
 import { loadConfig } from '../../../src/config/load.ts';
+import type { NetflowInputConfig } from '../../../src/config/schema.ts';
 import type { NetflowNormalizer } from '../../../src/ecs/netflow.ts';
 import type { EventSink } from '../../../src/inputs/input.ts';
 import { NetflowInput, type NetflowInputOptions } from '../../../src/inputs/netflow/netflow-input.ts';
@@ -26,7 +27,7 @@ afterEach(async () => {
 });
 
 const CONFIG = loadConfig({ text: 'flowship.inputs: [{type: netflow}]\noutput.console: {}\n', env: {} })
-  .flowship.inputs[0];
+  .flowship.inputs[0] as NetflowInputConfig;
 
 function harness(overrides: Partial<NetflowInputOptions> = {}): Harness {
   const config = CONFIG;

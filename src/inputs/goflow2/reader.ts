@@ -1,0 +1,233 @@
+/**
+ * The reader (Filebeat's harvester), one per open file (TAILER.md §4): reads at explicit
+ * positions, splits lines, hands each range to the tailer (which awaits the consumer: a blocked
+ * pipeline pauses the reader), and at end of file, in order:
+ *
+ *   1. `fstat`: a size below the position is a truncation (the scanner resolves it, §5.3);
+ *   2. the close conditions (`close.reader.on_eof`, `close.on_state_change.inactive`, `.removed`);
+ *   3. backs off (`backoff.init` doubling to `backoff.max`, at most the close check interval),
+ *      or wakes early on a hint.
+ *
+ * Before reading on after a wait, it compares the up to 32 bytes before its position with what
+ * it read there: a file truncated and regrown between two looks shows a difference that sizes
+ * cannot (open-telemetry/opentelemetry-collector-contrib#43693).
+ */
+import type { Clock, TimerHandle } from '../../pipeline/clock.ts';
+import { type Entry, sameReadTail } from './entry.ts';
+import type { FileHandlePort } from './fs-port.ts';
+import { readMarkerBytes } from './identity.ts';
+import { LineSplitter, type SplitRange } from './lines.ts';
+import type { ResolvedTailerOptions } from './options.ts';
+
+export type CloseReason =
+  | 'eof'
+  | 'inactive'
+  | 'removed'
+  | 'renamed'
+  | 'truncated'
+  | 'changed'
+  | 'replaced'
+  | 'moved'
+  | 'stopped'
+  | 'error';
+
+/** What a reader needs from the tailer. */
+export interface ReaderHost {
+  readonly options: ResolvedTailerOptions;
+  readonly clock: Clock;
+  /** Queues the range for acknowledgement and, for a line, awaits the consumer. */
+  deliver(reader: Reader, range: SplitRange): Promise<void>;
+  /** Resolves when the in-flight byte bound leaves room (at once, usually). */
+  capacity(): Promise<void>;
+  /** The reader stopped by itself (`truncated`/`changed`: the file's content changed under it). */
+  readerClosed(reader: Reader, reason: CloseReason): void;
+  readError(reader: Reader, err: unknown): void;
+}
+
+/** A reader yields to the others after this many bytes (§4.6 fairness). */
+export const TURN_BYTES = 1024 * 1024;
+
+export class Reader {
+  readonly entry: Entry;
+  /** The tracker generation the reader reads for. */
+  readonly generation: number;
+  /** Resolves once the descriptor is closed. */
+  readonly done: Promise<void>;
+  readonly #host: ReaderHost;
+  readonly #handle: FileHandlePort;
+  readonly #splitter: LineSplitter;
+  #closed: CloseReason | undefined;
+  #wake: (() => void) | undefined;
+  /** Ranges of the last chunk not yet delivered. */
+  #undelivered = 0;
+  #lastLineMs: number;
+  #atEof = false;
+
+  constructor(host: ReaderHost, entry: Entry, handle: FileHandlePort) {
+    this.#host = host;
+    this.entry = entry;
+    this.generation = entry.tracker.generation;
+    this.#handle = handle;
+    this.#splitter = new LineSplitter(host.options.messageMaxBytes);
+    this.#lastLineMs = host.clock.now();
+    this.done = this.#run();
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  get closeReason(): CloseReason | undefined {
+    return this.#closed;
+  }
+
+  /** Position reached; a new reader is needed only once the file is larger than this. */
+  get readEnd(): number {
+    return this.#undelivered === 0 ? this.#splitter.position : this.entry.readOffset;
+  }
+
+  /** Bytes of an unterminated line held at end of file (0 when not at end of file). */
+  get heldAtEof(): number {
+    return this.#atEof ? this.#splitter.held : 0;
+  }
+
+  /** A line was read (resets the inactivity clock). */
+  touched(): void {
+    this.#lastLineMs = this.#host.clock.now();
+  }
+
+  /** Stops at the next step; never touches the entry afterwards. Idempotent. */
+  close(reason: CloseReason): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = reason;
+    this.#wake?.();
+  }
+
+  /** Closes the descriptor now (at shutdown, for a reader still blocked in the consumer). */
+  forceClose(): void {
+    this.close('stopped');
+    void this.#handle.close().catch(() => {});
+  }
+
+  /** A hint: data may have been appended. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    const { options, clock } = this.#host;
+    const e = this.entry;
+    try {
+      const start = e.readOffset;
+      let tail: Buffer = Buffer.alloc(0);
+      if (start > 0) {
+        tail = await readMarkerBytes(this.#handle, start);
+        if (this.closed) return;
+        if (!sameReadTail(e, tail)) {
+          this.#stop('changed');
+          return;
+        }
+      }
+      this.#splitter.reset(start, tail);
+      const buffer = Buffer.allocUnsafe(options.bufferSize);
+      let backoff = options.backoffInitMs;
+      let turn = 0;
+      let lastIoMs = clock.now();
+      while (!this.closed) {
+        await this.#host.capacity();
+        if (this.closed) break;
+        // paused long enough (blocked output, full in-flight bound) for the file to have changed
+        if (clock.now() - lastIoMs >= options.backoffInitMs && !(await this.#unchanged())) {
+          if (!this.closed) this.#stop('changed');
+          break;
+        }
+        if (this.closed) break;
+        const n = await this.#handle.read(buffer, 0, buffer.length, this.#splitter.position);
+        if (this.closed) break;
+        lastIoMs = clock.now();
+        if (n > 0) {
+          this.#atEof = false;
+          backoff = options.backoffInitMs;
+          const ranges = this.#splitter.push(buffer.subarray(0, n));
+          this.#undelivered = ranges.length;
+          for (const range of ranges) {
+            await this.#host.deliver(this, range);
+            this.#undelivered--;
+            if (this.closed) break;
+          }
+          if (this.closed) break;
+          turn += n;
+          if (turn >= TURN_BYTES) {
+            turn = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          continue;
+        }
+        this.#atEof = true;
+        const stat = await this.#handle.stat();
+        if (this.closed) break;
+        if (stat.size < this.#splitter.position) {
+          this.#stop('truncated');
+          break;
+        }
+        if (options.closeOnEof) {
+          this.#stop('eof');
+          break;
+        }
+        if (options.closeRemoved && stat.nlink === 0) {
+          this.#stop('removed');
+          break;
+        }
+        if (clock.now() - this.#lastLineMs >= options.closeInactiveMs) {
+          this.#stop('inactive');
+          break;
+        }
+        await this.#sleep(Math.min(backoff, options.closeCheckIntervalMs));
+        backoff = Math.min(backoff * 2, options.backoffMaxMs);
+        if (this.closed) break;
+        lastIoMs = clock.now();
+        if (!(await this.#unchanged())) {
+          if (!this.closed) this.#stop('changed');
+          break;
+        }
+      }
+    } catch (err) {
+      if (!this.closed) {
+        this.#host.readError(this, err);
+        this.#stop('error');
+      }
+    } finally {
+      this.#wake = undefined;
+      await this.#handle.close().catch(() => {});
+    }
+  }
+
+  /** Whether the bytes before the position are still those read there. */
+  async #unchanged(): Promise<boolean> {
+    const position = this.#splitter.position;
+    if (position === 0) return true;
+    const now = await readMarkerBytes(this.#handle, position);
+    return now.equals(this.#splitter.tail);
+  }
+
+  #stop(reason: CloseReason): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = reason;
+    this.#wake?.();
+    this.#host.readerClosed(this, reason);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const clock = this.#host.clock;
+    return new Promise((resolve) => {
+      let handle: TimerHandle;
+      const done = () => {
+        this.#wake = undefined;
+        clock.clearTimeout(handle);
+        resolve();
+      };
+      handle = clock.setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+}
