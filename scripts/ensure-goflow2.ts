@@ -105,15 +105,20 @@ export async function ensureGoflow2(options: EnsureGoflow2Options = {}): Promise
   const started = Date.now();
   log(`building GoFlow2 ${version} with ${env.GOVERSION} (once; cached in ${dir})`);
   try {
+    const localModCache = !env.GOMODCACHE;
     const buildEnv: NodeJS.ProcessEnv = {
       ...process.env,
       GOBIN: gobin,
       // a go.work or go.mod around the checkout must not influence `go install pkg@version`
       GOWORK: 'off',
-      // static binary, no C compiler needed; module cache files writable so `rm -rf` works
+      // static binary, no C compiler needed
       CGO_ENABLED: '0',
-      GOFLAGS: '-modcacherw',
-      GOMODCACHE: env.GOMODCACHE || join(cacheRoot, 'go', 'mod'),
+      // in the project cache, module files stay writable so that `rm -rf .cache` works
+      GOFLAGS: localModCache ? '-modcacherw' : '',
+      // no GOPATH (e.g. no HOME): also where Go keeps its checksum database state
+      ...(localModCache
+        ? { GOPATH: join(cacheRoot, 'go'), GOMODCACHE: join(cacheRoot, 'go', 'pkg', 'mod') }
+        : {}),
       GOCACHE: env.GOCACHE && env.GOCACHE !== 'off' ? env.GOCACHE : join(cacheRoot, 'go', 'build'),
     };
     const args = [

@@ -4,13 +4,14 @@
  * until it collects, sends it datagrams, makes it reopen its file (SIGHUP), stops it (SIGTERM).
  *
  * GoFlow2 v2.2.6 flags used: `-listen sflow://127.0.0.1:<port>?workers=1` (see
- * {@link Goflow2Options.listen}), `-format json -transport file
- * -transport.file <path>`, and `-addr 127.0.0.1:<port>` for its HTTP server: the default `:8080`
- * binds every interface and, if taken, makes GoFlow2 exit. Readiness is its `/__health` endpoint,
- * which answers 200 only once every UDP socket is bound, so no probe line pollutes the file.
+ * {@link Goflow2Options.listen}), `-format json -transport file -transport.file <path>`, and
+ * `-addr 127.0.0.1:<port>` for its HTTP server (the default `:8080` binds every interface and,
+ * if taken, makes GoFlow2 exit). Both ports are ephemeral, read back from /proc on Linux.
+ * Readiness is the `/__health` endpoint, which answers 200 only once every UDP socket is bound,
+ * so no probe sample pollutes the file.
  */
 import { createSocket } from 'node:dgram';
-import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, type Stats, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ensureGoflow2 } from '../../scripts/ensure-goflow2.ts';
 import { freeUdpPort, type Spawned, start } from './process.ts';
@@ -21,7 +22,7 @@ export interface Goflow2Options {
   file: string;
   /** The binary (default: {@link ensureGoflow2}, which builds it once). */
   binary?: string;
-  /** UDP port to listen on (default: a free one). */
+  /** UDP port to listen on (default: an ephemeral one; see {@link Goflow2.port}). */
   port?: number;
   /**
    * Options of the listen URL (`sflow://127.0.0.1:<port>?workers=1`). Default `{ workers: 1 }`:
@@ -192,9 +193,46 @@ function openFiles(pid: number): Set<string> | undefined {
   return files;
 }
 
+/** Inodes of the sockets the process has open (`socket:[N]` links in /proc/<pid>/fd). */
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {}
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m !== null) inodes.add(m[1]);
+    } catch {}
+  }
+  return inodes;
+}
+
+/** Local ports of the given sockets in /proc/net/udp or /proc/net/tcp (TCP: listening only). */
+function boundPorts(table: 'udp' | 'tcp', inodes: Set<string>): number[] {
+  const ports: number[] = [];
+  for (const row of readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1)) {
+    const f = row.trim().split(/\s+/);
+    if (f.length < 10 || !inodes.has(f[9])) continue;
+    if (table === 'tcp' && f[3] !== '0A') continue; // TCP_LISTEN
+    ports.push(Number.parseInt(f[1].split(':')[1], 16));
+  }
+  return ports;
+}
+
+/**
+ * On Linux GoFlow2 binds ephemeral ports (`:0`) and the ports are read back from /proc: no race
+ * with other processes picking "free" ports. This matters for UDP: GoFlow2 binds with
+ * SO_REUSEPORT, so a second collector on a taken port starts fine and silently gets part of the
+ * traffic. Elsewhere, free ports are chosen beforehand.
+ */
+const PROC_NET = existsSync('/proc/net/udp') && existsSync('/proc/net/tcp');
+
 async function startOnce(options: Goflow2Options, binary: string): Promise<Goflow2> {
-  const port = options.port ?? (await freeUdpPort());
-  const httpPort = await freeTcpPort();
+  const ephemeral = PROC_NET;
+  let port = options.port ?? (ephemeral ? 0 : await freeUdpPort());
+  let httpPort = ephemeral ? 0 : await freeTcpPort();
   const query = Object.entries(options.listen ?? { workers: 1 })
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${v}`)
@@ -215,30 +253,43 @@ async function startOnce(options: Goflow2Options, binary: string): Promise<Goflo
   ];
   const spawned = start(binary, args);
   const { child } = spawned;
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));
-  const pid = child.pid!;
-  const base = `http://127.0.0.1:${httpPort}`;
-  const exitedEarly = () =>
-    new Error(`goflow2 exited (${child.exitCode ?? child.signalCode}) while starting:\n${spawned.stderr()}`);
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
+  const timeoutMs = options.readyTimeoutMs ?? 15_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw exitedEarly();
-    try {
-      const response = await fetch(`${base}/__health`);
-      await response.arrayBuffer();
-      if (response.status === 200) break;
-    } catch {
-      // not listening yet
+    if (spawnError !== undefined) throw new Error(`cannot run ${binary}: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `goflow2 exited (${child.exitCode ?? child.signalCode}) while starting:\n${spawned.stderr()}`,
+      );
+    if (ephemeral && httpPort === 0) httpPort = boundPorts('tcp', socketInodes(child.pid!))[0] ?? 0;
+    if (httpPort !== 0) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${httpPort}/__health`);
+        await response.arrayBuffer();
+        if (response.status === 200) break; // every UDP socket is bound
+      } catch {
+        // not serving yet
+      }
     }
     if (Date.now() > deadline) {
       await spawned.stop('SIGKILL');
-      throw new Error(`goflow2 not ready after ${options.readyTimeoutMs ?? 15_000} ms:\n${spawned.stderr()}`);
+      throw new Error(`goflow2 not ready after ${timeoutMs} ms:\n${spawned.stderr()}`);
     }
-    await sleep(25);
+    await sleep(20);
   }
+  if (port === 0) {
+    const ports = boundPorts('udp', socketInodes(child.pid!));
+    if (ports.length === 0) throw new Error('goflow2 is collecting but holds no UDP socket');
+    port = ports[0];
+  }
+  const pid = child.pid!;
+  const base = `http://127.0.0.1:${httpPort}`;
 
   const received = async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
@@ -314,8 +365,8 @@ async function startOnce(options: Goflow2Options, binary: string): Promise<Goflo
 }
 
 /**
- * Starts GoFlow2 and resolves once it collects. A port taken between choosing and binding (the
- * free-port race) makes GoFlow2 exit; it is then retried on new ports, twice.
+ * Starts GoFlow2 and resolves once it collects. Where ports are chosen beforehand (no /proc), an
+ * HTTP port taken in between makes GoFlow2 exit; it is then retried on new ports, twice.
  */
 export async function startGoflow2(options: Goflow2Options): Promise<Goflow2> {
   const binary = options.binary ?? (await ensureGoflow2());
