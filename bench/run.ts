@@ -3,6 +3,7 @@
  * ran on, so numbers can be compared across commits. `BENCH_SECONDS` sets the timing per case.
  */
 import { cpus, totalmem } from 'node:os';
+import { runGoflow2Bench } from './goflow2-tail.ts';
 import { runNetflowDecodeBench } from './netflow-decode.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -23,3 +24,6 @@ process.stdout.write(
   `machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${new Date().toISOString()}\n\n`,
 );
 process.stdout.write(`## decode -> ECS -> NDJSON (netflow)\n\n${table(runNetflowDecodeBench(seconds))}\n`);
+const goflow2 = await runGoflow2Bench(seconds);
+process.stdout.write(`\n## goflow2: tail -> ECS -> NDJSON\n\n${table(goflow2.throughput)}\n`);
+process.stdout.write(`\n## goflow2: memory while following many files\n\n${table(goflow2.memory)}\n`);

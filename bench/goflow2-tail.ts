@@ -1,0 +1,165 @@
+/**
+ * The goflow2 input's path on one core: tail -> GoFlow2 ECS mapping -> NDJSON, from real files.
+ *
+ * - `mapper`: the mapping and serialisation alone, on GoFlow2's default 50-key line (~1.2 KB)
+ *   and on the 16-field line of Elastic's recommended mapping;
+ * - `tail`: a Tailer reading a pre-written file of default-format lines, each line mapped,
+ *   serialised and acknowledged at once (no output I/O), until the whole file is done;
+ * - `1,000 files`: memory (RSS and heap) while a Tailer follows 1,000 small files.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Goflow2Normalizer } from '../src/ecs/goflow2.ts';
+import { Tailer } from '../src/inputs/goflow2/tailer.ts';
+
+const DEFAULT_LINE =
+  '{"type":"SFLOW_5","time_received_ns":1709065920620635488,"sequence_num":47142,"sampling_rate":1024,"sampler_address":"10.10.26.5","time_flow_start_ns":1709065920620635488,"time_flow_end_ns":1709065920620635488,"bytes":1518,"packets":1,"src_addr":"10.10.11.38","dst_addr":"10.10.11.54","etype":"IPv4","proto":"TCP","src_port":16443,"dst_port":57444,"in_if":0,"out_if":5031,"src_mac":"3c:ec:ef:fc:f7:38","dst_mac":"00:16:3e:c9:e3:eb","src_vlan":0,"dst_vlan":0,"vlan_id":0,"ip_tos":0,"forwarding_status":0,"ip_ttl":64,"ip_flags":2,"tcp_flags":16,"icmp_type":0,"icmp_code":0,"ipv6_flow_label":0,"fragment_id":25350,"fragment_offset":0,"src_as":0,"dst_as":0,"next_hop":"","next_hop_as":0,"src_net":"0.0.0.0/0","dst_net":"0.0.0.0/0","bgp_next_hop":"","bgp_communities":[],"as_path":[],"mpls_ttl":[],"mpls_label":[],"mpls_ip":[],"observation_domain_id":0,"observation_point_id":0,"layer_stack":["Ethernet","IPv4","TCP"],"layer_size":[14,20,20],"ipv6_routing_header_addresses":[],"ipv6_routing_header_seg_left":0}';
+const SHORT_LINE =
+  '{"type":"SFLOW_5","time_flow_start_ns":1722384059483524068,"sampler_address":"89.160.20.129","sequence_num":812,"in_if":561,"out_if":531,"src_addr":"81.2.69.193","dst_addr":"81.2.69.194","etype":"IPv4","proto":"TCP","src_port":6097,"dst_port":443,"src_vlan":1500,"dst_vlan":1500,"sampling_rate":2000,"bytes":1500}';
+
+function lineWithSeq(template: string, seq: number): string {
+  return template.replace(/"sequence_num":\d+/, `"sequence_num":${seq}`);
+}
+
+function mapperRate(template: string, seconds: number): number {
+  const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
+  const lines = Array.from({ length: 1000 }, (_, i) => lineWithSeq(template, i));
+  let n = 0;
+  let bytes = 0;
+  const meta = { input: 'filestream' as const, path: '/var/log/sflow/goflow2/goflow2.log', offset: 0 };
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  while (performance.now() < deadline) {
+    for (const line of lines) {
+      for (const { doc } of normalizer.map(line, meta)) bytes += JSON.stringify(doc).length + 1;
+      n++;
+    }
+  }
+  if (bytes === 0) throw new Error('nothing serialised');
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function tailRate(lines: number): Promise<{ perSecond: number; mbPerSecond: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'flowship-bench-tail-'));
+  try {
+    mkdirSync(join(dir, 'logs'));
+    const text = Array.from({ length: lines }, (_, i) => `${lineWithSeq(DEFAULT_LINE, i)}\n`).join('');
+    writeFileSync(join(dir, 'logs', 'goflow2.log'), text);
+    const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
+    let seen = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const tailer = new Tailer({
+      id: 'bench',
+      dataDir: join(dir, 'data'),
+      paths: [join(dir, 'logs', '*.log')],
+      wakeup: false,
+      onLine: async (line) => {
+        const parts = normalizer.map(line.text, {
+          input: 'filestream',
+          path: line.path,
+          offset: line.offset,
+          fingerprint: line.fingerprint,
+        });
+        const acks = line.acks(parts.length);
+        for (let i = 0; i < parts.length; i++) {
+          if (JSON.stringify(parts[i].doc).length === 0) throw new Error('empty');
+          acks[i].ack();
+        }
+        if (++seen === lines) done();
+      },
+    });
+    const start = performance.now();
+    await tailer.start();
+    await finished;
+    const seconds = (performance.now() - start) / 1000;
+    await tailer.stop({ timeoutMs: 5000 });
+    return { perSecond: lines / seconds, mbPerSecond: text.length / 1e6 / seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function manyFiles(files: number): Promise<{ rssMiB: number; heapMiB: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'flowship-bench-files-'));
+  try {
+    mkdirSync(join(dir, 'logs'));
+    for (let f = 0; f < files; f++) {
+      const text = Array.from({ length: 5 }, (_, i) => `${lineWithSeq(SHORT_LINE, f * 5 + i)}\n`).join('');
+      writeFileSync(join(dir, 'logs', `f${f}.log`), text);
+    }
+    const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
+    global.gc?.();
+    const before = process.memoryUsage();
+    let seen = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const tailer = new Tailer({
+      id: 'bench-files',
+      dataDir: join(dir, 'data'),
+      paths: [join(dir, 'logs', '*.log')],
+      wakeup: false,
+      onLine: async (line) => {
+        const parts = normalizer.map(line.text, {
+          input: 'filestream',
+          path: line.path,
+          offset: line.offset,
+        });
+        for (const ack of line.acks(parts.length)) ack.ack();
+        if (++seen === files * 5) done();
+      },
+    });
+    const start = performance.now();
+    await tailer.start();
+    await finished;
+    const seconds = (performance.now() - start) / 1000;
+    global.gc?.();
+    const after = process.memoryUsage();
+    await tailer.stop({ timeoutMs: 5000 });
+    return {
+      rssMiB: (after.rss - before.rss) / 2 ** 20,
+      heapMiB: (after.heapUsed - before.heapUsed) / 2 ** 20,
+      seconds,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runGoflow2Bench(seconds = 3): Promise<{
+  throughput: Array<Record<string, string>>;
+  memory: Array<Record<string, string>>;
+}> {
+  mapperRate(DEFAULT_LINE, 0.5); // warm-up
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const tail = await tailRate(200_000);
+  const throughput = [
+    {
+      benchmark: 'map + NDJSON, default 50-key line (~1.2 KB)',
+      'lines/s (1 core)': fmt(mapperRate(DEFAULT_LINE, seconds)),
+    },
+    {
+      benchmark: 'map + NDJSON, 16-field line (~300 B)',
+      'lines/s (1 core)': fmt(mapperRate(SHORT_LINE, seconds)),
+    },
+    {
+      benchmark: `tail -> map -> NDJSON, 200k default lines (${tail.mbPerSecond.toFixed(0)} MB/s)`,
+      'lines/s (1 core)': fmt(tail.perSecond),
+    },
+  ];
+  const m = await manyFiles(1000);
+  const memory = [
+    {
+      benchmark: '1,000 files followed (5 lines each, readers kept open)',
+      'RSS growth (MiB)': m.rssMiB.toFixed(1),
+      'heap growth (MiB)': m.heapMiB.toFixed(1),
+      'time to read all (s)': m.seconds.toFixed(2),
+    },
+  ];
+  return { throughput, memory };
+}
