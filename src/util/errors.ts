@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'FLOWSHIP_CAPTURE'
   | 'FLOWSHIP_OUTPUT'
   | 'FLOWSHIP_QUEUE_CLOSED'
-  | 'FLOWSHIP_QUEUE_CORRUPT';
+  | 'FLOWSHIP_QUEUE_CORRUPT'
+  | 'FLOWSHIP_REGISTRY';
 
 export class FlowshipError extends Error {
   readonly code: ErrorCode;

@@ -42,6 +42,11 @@ export interface Entry {
   seen: boolean;
   /** Its file now holds other content and no other file holds its fingerprint. */
   retired: boolean;
+  /**
+   * Moved to a copy shorter than its offset (copytruncate after the reader passed the copy's
+   * end): everything there was read; an offset past the end is not a truncation here.
+   */
+  consumed: boolean;
 }
 
 export function newEntry(
@@ -84,6 +89,7 @@ export function newEntry(
     opening: false,
     seen: false,
     retired: false,
+    consumed: false,
   };
 }
 

@@ -250,6 +250,16 @@ export class MemoryFs implements FsPort {
     return node.data;
   }
 
+  /** Numbers of the live inodes (linked, or unlinked but open). */
+  liveInodes(): bigint[] {
+    return [...this.#inodes.keys()];
+  }
+
+  /** The bytes of a live inode (linked, or unlinked but open), by number. */
+  dataByInode(ino: bigint): Buffer | undefined {
+    return this.#inodes.get(ino)?.data;
+  }
+
   inodeOf(path: string): bigint {
     const node = this.#files.get(posix.normalize(path));
     if (node === undefined) throw enoent(path);

@@ -8,14 +8,18 @@
  *   3. backs off (`backoff.init` doubling to `backoff.max`, at most the close check interval),
  *      or wakes early on a hint.
  *
- * Before reading on after a wait, it compares the up to 32 bytes before its position with what
- * it read there: a file truncated and regrown between two looks shows a difference that sizes
- * cannot (open-telemetry/opentelemetry-collector-contrib#43693).
+ * Every read starts up to 1 KiB before the position, and those bytes must be the ones read there
+ * before: a file truncated and regrown between two looks (after a wait, or even between two reads
+ * of a busy reader) shows a difference that sizes cannot
+ * (open-telemetry/opentelemetry-collector-contrib#43693). One read does both, so there is no
+ * window between the check and the data. On opening and after each wait, under fingerprint
+ * identity, the identity bytes are hashed again: a file truncated to 0 and rewritten, or a reused
+ * inode, whose line ends look alike (GoFlow2's always do) is caught there.
  */
 import type { Clock, TimerHandle } from '../../pipeline/clock.ts';
 import { type Entry, sameReadTail } from './entry.ts';
 import type { FileHandlePort } from './fs-port.ts';
-import { readMarkerBytes } from './identity.ts';
+import { fingerprintFile, readMarkerBytes } from './identity.ts';
 import { LineSplitter, type SplitRange } from './lines.ts';
 import type { ResolvedTailerOptions } from './options.ts';
 
@@ -43,6 +47,13 @@ export interface ReaderHost {
   readerClosed(reader: Reader, reason: CloseReason): void;
   readError(reader: Reader, err: unknown): void;
 }
+
+/**
+ * Bytes before the position re-read and compared at each read. More than the registry marker's
+ * 32: GoFlow2 lines end in the same ~100 bytes (`…"observation_point_id":0}`), so only a window
+ * reaching back into the previous line's timestamp tells two line boundaries apart.
+ */
+export const VERIFY_BYTES = 1024;
 
 /** A reader yields to the others after this many bytes (§4.6 fairness). */
 export const TURN_BYTES = 1024 * 1024;
@@ -128,27 +139,41 @@ export class Reader {
           return;
         }
       }
+      if (!(await this.#identityHolds())) {
+        if (!this.closed) this.#stop('changed');
+        return;
+      }
       this.#splitter.reset(start, tail);
-      const buffer = Buffer.allocUnsafe(options.bufferSize);
+      // the bytes before the position, compared at each read (see the file comment)
+      let seen = tail;
+      const buffer = Buffer.allocUnsafe(VERIFY_BYTES + options.bufferSize);
       let backoff = options.backoffInitMs;
       let turn = 0;
-      let lastIoMs = clock.now();
       while (!this.closed) {
         await this.#host.capacity();
         if (this.closed) break;
-        // paused long enough (blocked output, full in-flight bound) for the file to have changed
-        if (clock.now() - lastIoMs >= options.backoffInitMs && !(await this.#unchanged())) {
-          if (!this.closed) this.#stop('changed');
+        const position = this.#splitter.position;
+        const got = await this.#handle.read(
+          buffer,
+          0,
+          seen.length + options.bufferSize,
+          position - seen.length,
+        );
+        if (this.closed) break;
+        if (got < seen.length) {
+          this.#stop('truncated');
           break;
         }
-        if (this.closed) break;
-        const n = await this.#handle.read(buffer, 0, buffer.length, this.#splitter.position);
-        if (this.closed) break;
-        lastIoMs = clock.now();
-        if (n > 0) {
+        if (!buffer.subarray(0, seen.length).equals(seen)) {
+          this.#stop('changed');
+          break;
+        }
+        if (got > seen.length) {
           this.#atEof = false;
           backoff = options.backoffInitMs;
-          const ranges = this.#splitter.push(buffer.subarray(0, n));
+          const fresh = got - seen.length;
+          const ranges = this.#splitter.push(buffer.subarray(seen.length, got));
+          seen = Buffer.from(buffer.subarray(Math.max(0, got - VERIFY_BYTES), got));
           this.#undelivered = ranges.length;
           for (const range of ranges) {
             await this.#host.deliver(this, range);
@@ -156,7 +181,7 @@ export class Reader {
             if (this.closed) break;
           }
           if (this.closed) break;
-          turn += n;
+          turn += fresh;
           if (turn >= TURN_BYTES) {
             turn = 0;
             await new Promise<void>((resolve) => setImmediate(resolve));
@@ -166,7 +191,7 @@ export class Reader {
         this.#atEof = true;
         const stat = await this.#handle.stat();
         if (this.closed) break;
-        if (stat.size < this.#splitter.position) {
+        if (stat.size < position) {
           this.#stop('truncated');
           break;
         }
@@ -185,8 +210,7 @@ export class Reader {
         await this.#sleep(Math.min(backoff, options.closeCheckIntervalMs));
         backoff = Math.min(backoff * 2, options.backoffMaxMs);
         if (this.closed) break;
-        lastIoMs = clock.now();
-        if (!(await this.#unchanged())) {
+        if (!(await this.#identityHolds())) {
           if (!this.closed) this.#stop('changed');
           break;
         }
@@ -202,12 +226,11 @@ export class Reader {
     }
   }
 
-  /** Whether the bytes before the position are still those read there. */
-  async #unchanged(): Promise<boolean> {
-    const position = this.#splitter.position;
-    if (position === 0) return true;
-    const now = await readMarkerBytes(this.#handle, position);
-    return now.equals(this.#splitter.tail);
+  /** Under fingerprint identity: whether the file still starts with the entry's identity bytes. */
+  async #identityHolds(): Promise<boolean> {
+    const { fileIdentity, fingerprint } = this.#host.options;
+    if (fileIdentity !== 'fingerprint') return true;
+    return (await fingerprintFile(this.#handle, fingerprint))?.fp === this.entry.fp;
   }
 
   #stop(reason: CloseReason): void {

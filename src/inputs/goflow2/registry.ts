@@ -15,7 +15,7 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../monitoring/logger.ts';
-import { type ErrorCode, FlowshipError } from '../../util/errors.ts';
+import { FlowshipError } from '../../util/errors.ts';
 import { errorCode } from './fs-port.ts';
 
 export const REGISTRY_VERSION = 1;
@@ -45,13 +45,10 @@ export interface RegistryDocument {
   readonly entries: readonly RegistryEntry[];
 }
 
-/**
- * The registry refused to load (a newer version). Code `FLOWSHIP_REGISTRY`: not yet in
- * util/errors.ts's `ErrorCode` union, hence the cast (to be added there).
- */
+/** The registry refused to load (a newer version). */
 export class RegistryError extends FlowshipError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('FLOWSHIP_REGISTRY' as ErrorCode, message, options);
+    super('FLOWSHIP_REGISTRY', message, options);
     this.name = 'RegistryError';
   }
 }

@@ -127,6 +127,9 @@ interface Checked {
 }
 
 const HINT_DEBOUNCE_MS = 100;
+
+/** The tailers exporting into each metrics registry. */
+const TAILERS = new WeakMap<MetricsRegistry, Set<Tailer>>();
 const IDENTITY_CONCURRENCY = 8;
 
 export interface StopOptions {
@@ -230,6 +233,11 @@ export class Tailer implements ReaderHost {
   /** Bytes read but not yet acknowledged (all entries). */
   get inFlightBytes(): number {
     return this.#inFlight;
+  }
+
+  /** Registry entries held. */
+  get entryCount(): number {
+    return this.#entries.size;
   }
 
   /** Files waiting for a reader slot (`harvester_limit`). */
@@ -453,9 +461,14 @@ export class Tailer implements ReaderHost {
   /** Stat-level identity of one candidate: the fast path, a hash, or native identity. */
   async #look(c: Candidate, owner: Entry | undefined): Promise<Look> {
     const { stat } = c;
+    // Same file if it grew (a reused inode that grew is caught by the reader's checks) or did not
+    // change at all. Hashed again: same size with a new mtime (rewritten), or, with no reader open
+    // to notice it, smaller than what was read (truncated, perhaps regrown a little).
+    const floor = owner === undefined || owner.reader !== undefined || owner.consumed ? 0 : owner.readEnd;
     const fast =
       owner?.verified === true &&
-      stat.size >= owner.size &&
+      stat.size >= floor &&
+      (stat.size > owner.size || (stat.size === owner.size && stat.mtimeMs === owner.mtimeMs)) &&
       (owner.birthtimeMs === undefined || stat.birthtimeMs === owner.birthtimeMs);
     if (this.options.fileIdentity === 'native') {
       // identity is the inode; the marker check (verify) catches its reuse
@@ -495,16 +508,19 @@ export class Tailer implements ReaderHost {
     try {
       const handle = await this.#fs.open(c.path);
       try {
-        if (inodeKey(await handle.stat()) !== c.inode) return { status: 'failed' };
+        // a fresh size: a reader closed since the scan's stat may have read past that one
+        const fresh = await handle.stat();
+        if (inodeKey(fresh) !== c.inode) return { status: 'failed' };
         let status: Checked['status'] = 'ok';
         if (e !== undefined && a.kind !== 'same') {
-          if (offset > c.stat.size) status = a.kind === 'move' ? 'consumed' : 'truncated';
+          // on another inode (the copy of a copytruncate) an offset past its end means consumed
+          if (offset > fresh.size) status = a.kind === 'move' || e.consumed ? 'consumed' : 'truncated';
           else if (offset > 0 && !sameReadTail(e, await readMarkerBytes(handle, offset))) status = 'changed';
         }
         if (!old || status === 'consumed') return { status };
         const skip = await lastLineEnd(
           handle,
-          c.stat.size,
+          fresh.size,
           this.options.messageMaxBytes + this.options.bufferSize,
         );
         return { status, skip };
@@ -565,6 +581,8 @@ export class Tailer implements ReaderHost {
       });
     }
     this.#attach(e, c, now);
+    // Consumed: everything this copy holds was read from the original; nothing to read here.
+    e.consumed = checked.status === 'consumed' || (e.consumed && e.readOffset > c.stat.size);
     if (checked.status === 'truncated' || checked.status === 'changed') {
       this.#newGeneration(e, checked.status, checked.skip);
     } else if (checked.skip !== undefined && checked.skip.offset > e.readOffset && e.reader === undefined) {
@@ -627,6 +645,7 @@ export class Tailer implements ReaderHost {
     const offset = skip?.offset ?? 0;
     const tail = skip?.tail ?? Buffer.alloc(0);
     this.#inFlight -= e.tracker.reset(offset, tail);
+    e.consumed = false;
     this.#releaseCapacity(false);
     this.#checkDrained();
     setReadOffset(e, offset, tail);
@@ -992,13 +1011,22 @@ export class Tailer implements ReaderHost {
   // ---- metrics ------------------------------------------------------------------------------
 
   #registerMetrics(metrics: MetricsRegistry): void {
-    const labels = { input: this.id };
+    // One metric per name in a registry, whose callback reads every tailer registered with it
+    // (a registry keeps the first callback of a name: several goflow2 inputs share it).
+    let tailers = TAILERS.get(metrics);
+    if (tailers !== undefined) {
+      tailers.add(this);
+      return;
+    }
+    tailers = new Set([this]);
+    TAILERS.set(metrics, tailers);
+    const all = tailers;
     const counter = (name: keyof TailerStats, help: string) =>
       metrics.counter({
         name: `flowship_goflow2_${name}`,
         help,
         labelNames: ['input'],
-        collect: () => [{ labels, value: this.stats[name] }],
+        collect: () => [...all].map((t) => ({ labels: { input: t.id }, value: t.stats[name] })),
       });
     counter('lines_total', 'Lines handed to the pipeline.');
     counter('bytes_total', 'Bytes consumed from files (lines, empty and skipped lines, terminators).');
@@ -1026,15 +1054,20 @@ export class Tailer implements ReaderHost {
     counter('consumer_errors_total', 'Lines whose consumer rejected (left unacknowledged).');
     counter('registry_writes_total', 'Registry writes.');
     counter('registry_write_errors_total', 'Registry writes that failed.');
-    const gauge = (name: string, help: string, read: () => number) =>
-      metrics.gauge({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
-    gauge('flowship_goflow2_open_files', 'Readers with an open file descriptor.', () => this.openReaders);
-    gauge('flowship_goflow2_registry_entries', 'Registry entries held.', () => this.#entries.size);
+    const gauge = (name: string, help: string, read: (t: Tailer) => number) =>
+      metrics.gauge({
+        name,
+        help,
+        labelNames: ['input'],
+        collect: () => [...all].map((t) => ({ labels: { input: t.id }, value: read(t) })),
+      });
+    gauge('flowship_goflow2_open_files', 'Readers with an open file descriptor.', (t) => t.openReaders);
+    gauge('flowship_goflow2_registry_entries', 'Registry entries held.', (t) => t.entryCount);
     gauge(
       'flowship_goflow2_waiting_files',
       'Files waiting for a reader (harvester_limit).',
-      () => this.waitingFiles,
+      (t) => t.waitingFiles,
     );
-    gauge('flowship_goflow2_in_flight_bytes', 'Bytes read and not yet acknowledged.', () => this.#inFlight);
+    gauge('flowship_goflow2_in_flight_bytes', 'Bytes read and not yet acknowledged.', (t) => t.inFlightBytes);
   }
 }

@@ -3,7 +3,7 @@
  * empty files, ignore_older, excludes, inactivity, many files under harvester_limit.
  */
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readlink, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Tailer } from '../../../src/inputs/goflow2/tailer.ts';
@@ -183,6 +183,50 @@ describe('tailer: lines and files', () => {
     await waitFor(() => consumer.delivered.length === 1, 'the real file');
     await sleepMs(150);
     assert.deepEqual(consumer.texts(), [flow(5)]);
+  });
+
+  it('symlink_rotated: a re-pointed link is a new file read from 0; the old target drains', async () => {
+    const a = join(dir, 'a.target');
+    const b = join(dir, 'b.target');
+    await writeFile(a, flows(0, 3, 'a'));
+    await writeFile(b, flows(0, 2, 'b'));
+    const link = join(logs, 'current.log');
+    await symlink(a, link);
+    const consumer = new Consumer();
+    const { tailer } = await start(consumer, { symlinks: true });
+    await waitFor(() => consumer.delivered.length === 3, 'a through the link');
+    await appendFile(a, flows(3, 1, 'a')); // written before the switch, read through the open descriptor
+    await unlink(link);
+    await symlink(b, link);
+    await waitFor(() => consumer.delivered.length === 6, 'b from 0 and the rest of a');
+    assert.deepEqual(
+      consumer.texts().sort(),
+      [...flows(0, 4, 'a').trimEnd().split('\n'), ...flows(0, 2, 'b').trimEnd().split('\n')].sort(),
+    );
+    assert.ok(
+      consumer.delivered.every((d) => d.path === link),
+      'log.file.path is the matched path',
+    );
+    assert.equal(consumer.delivered.find((d) => d.text === flow(0, 'b'))?.offset, 0);
+    assert.ok(tailer.entries().length >= 2);
+  });
+
+  it('wakeup: directory events wake the scanner and readers long before the periodic scan', async () => {
+    const consumer = new Consumer();
+    const { tailer } = await start(consumer, {
+      checkIntervalMs: 30_000,
+      backoffInitMs: 10_000,
+      backoffMaxMs: 30_000,
+      closeCheckIntervalMs: 30_000,
+    });
+    const t0 = Date.now();
+    await writeFile(join(logs, 'new.log'), flows(0, 1));
+    await waitFor(() => consumer.delivered.length === 1, 'a new file found on a hint', 3000);
+    await sleepMs(50);
+    await appendFile(join(logs, 'new.log'), flows(1, 1));
+    await waitFor(() => consumer.delivered.length === 2, 'an append read on a hint', 3000);
+    assert.ok(Date.now() - t0 < 3000);
+    assert.equal(tailer.stats.scans_total < 10, true);
   });
 
   it('write_after_close: appended during and right after the inactive close: no loss, no duplicate', async () => {
