@@ -10,17 +10,31 @@
 import { loadConfig } from '../config/load.ts';
 import type { Goflow2InputConfig, NetflowInputConfig } from '../config/schema.ts';
 import { parseIp } from '../ecs/ip.ts';
-import { decodeLogFile, decodeLogStream, type OfflineLogSummary } from '../inputs/goflow2/offline.ts';
+import { decodeLogFile, type OfflineLogOptions, type OfflineLogSummary } from '../inputs/goflow2/offline.ts';
+import { pipeLines } from '../inputs/goflow2/stdin.ts';
 import { NetflowDecoder } from '../inputs/netflow/decoder/decoder.ts';
 import { decodeCaptureFile, type OfflineDecodeSummary } from '../inputs/netflow/offline.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildGoflow2Normalizer } from './goflow2.ts';
 import { buildNetflowParts } from './netflow.ts';
 
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** GoFlow2 lines from standard input, read and mapped as the stdin input does, as they arrive. */
+async function* stdinDocuments(options: OfflineLogOptions, summary: OfflineLogSummary) {
+  const onTooLong = () => summary.tooLong++;
+  for await (const line of pipeLines(process.stdin, options.messageMaxBytes, onTooLong)) {
+    summary.lines++;
+    for (const part of options.normalizer.map(line, { input: 'stdin' })) {
+      summary.documents++;
+      yield part;
+    }
+  }
+}
+
+/** path.data of the configuration, if one is given (decode reads the agent id kept there). */
+function dataDir(options: DecodeOptions): string | undefined {
+  return options.configFile === undefined
+    ? undefined
+    : loadConfig({ file: options.configFile, overrides: [...options.overrides] }).path.data;
 }
 
 export interface DecodeOptions {
@@ -80,9 +94,10 @@ export async function decode(options: DecodeOptions): Promise<number> {
   const goflow2 = inputs.goflow2;
   const goflow2Options = {
     inputId: goflow2.id,
-    normalizer: buildGoflow2Normalizer(goflow2),
+    normalizer: buildGoflow2Normalizer(goflow2, { dataDir: dataDir(options), persist: false }),
     messageMaxBytes: goflow2.message_max_bytes,
     fingerprint: goflow2.prospector.scanner.fingerprint,
+    fileIdentity: goflow2.file_identity,
   };
   const logSummary: OfflineLogSummary = { lines: 0, documents: 0, tooLong: 0, partialTailBytes: 0 };
   const exporter = options.exporter === undefined ? DEFAULT_EXPORTER : parseExporter(options.exporter);
@@ -125,9 +140,9 @@ export async function decode(options: DecodeOptions): Promise<number> {
       if (isGoflow2Log(file)) {
         const docs =
           file === '-'
-            ? decodeLogStream(await readStdin(), goflow2Options, logSummary)
+            ? stdinDocuments(goflow2Options, logSummary)
             : decodeLogFile(file, goflow2Options, logSummary);
-        for (const { doc } of docs) {
+        for await (const { doc } of docs) {
           buffered.push(`${JSON.stringify(doc)}\n`);
           if (buffered.length >= 512 && !(await flush())) break files;
         }

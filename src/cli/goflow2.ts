@@ -3,7 +3,7 @@
  * its options, and for files the tailer options the schema's YAML names map onto (TAILER.md §2).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, Goflow2InputConfig } from '../config/schema.ts';
@@ -15,27 +15,55 @@ import type { Input } from '../inputs/input.ts';
 import type { Logger } from '../monitoring/logger.ts';
 import type { MetricsRegistry } from '../monitoring/metrics.ts';
 import type { MemoryQueue } from '../pipeline/memory-queue.ts';
+import { FlowshipError } from '../util/errors.ts';
 import { version } from './version.ts';
 
-/** `agent.id`: a UUID kept in path.data, so that one installation keeps one id across restarts. */
-function agentId(dataDir: string): string {
+/**
+ * `agent.id`: a UUID kept in `<path.data>/agent.json`, so one installation keeps one id across
+ * restarts. Written atomically; `persist: false` (decode) only reads an existing one.
+ */
+function agentId(dataDir: string, persist: boolean): string | undefined {
   const file = join(dataDir, 'agent.json');
+  let text: string | undefined;
   try {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { id?: unknown };
-    if (typeof saved.id === 'string' && saved.id !== '') return saved.id;
+    text = readFileSync(file, 'utf8');
   } catch {
-    // first start, or an unreadable file: a new id
+    // first start: a new id below
   }
+  if (text !== undefined) {
+    try {
+      const saved = JSON.parse(text) as { id?: unknown };
+      if (typeof saved.id === 'string' && saved.id !== '') return saved.id;
+    } catch {
+      // unreadable: replaced below, as a new installation
+    }
+  }
+  if (!persist) return undefined;
   const id = randomUUID();
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ id })}\n`, { mode: 0o600 });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(`${file}.tmp`, `${JSON.stringify({ id })}\n`, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  } catch (err) {
+    throw new FlowshipError(
+      'FLOWSHIP_CONFIG',
+      `path.data ${dataDir}: cannot keep the agent id: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
   return id;
 }
 
 /** One ephemeral id per process start, shared by every input. */
 const EPHEMERAL_ID = randomUUID();
 
-export function buildGoflow2Normalizer(input: Goflow2InputConfig, dataDir?: string): Goflow2Normalizer {
+export function buildGoflow2Normalizer(
+  input: Goflow2InputConfig,
+  state: { readonly dataDir?: string; readonly persist: boolean },
+): Goflow2Normalizer {
+  const id = state.dataDir === undefined ? undefined : agentId(state.dataDir, state.persist);
   return new Goflow2Normalizer({
     tags: input.tags,
     preserveOriginalEvent: input.preserve_original_event,
@@ -45,11 +73,11 @@ export function buildGoflow2Normalizer(input: Goflow2InputConfig, dataDir?: stri
     splitConcatenatedJson: input.split_concatenated_json,
     fields: input.fields,
     fieldsUnderRoot: input.fields_under_root,
-    // decode (no data dir) writes no state: the same agent fields but the per-installation ids
-    agent:
-      dataDir === undefined
-        ? { name: hostname(), version: version() }
-        : { name: hostname(), version: version(), id: agentId(dataDir), ephemeral_id: EPHEMERAL_ID },
+    // decode writes no state and has no process of its own: the installation's id if there is
+    // one, no ephemeral id
+    agent: state.persist
+      ? { name: hostname(), version: version(), id, ephemeral_id: EPHEMERAL_ID }
+      : { name: hostname(), version: version(), id },
   });
 }
 
@@ -94,13 +122,14 @@ export function buildGoflow2Input(
   logger: Logger,
   metrics: MetricsRegistry,
 ): Input {
-  const normalizer = buildGoflow2Normalizer(input, config.path.data);
+  const normalizer = buildGoflow2Normalizer(input, { dataDir: config.path.data, persist: true });
   if (input.stdin) {
     return new Goflow2StdinInput({
       id: input.id,
       normalizer,
       sink: queue,
       logger,
+      metrics,
       messageMaxBytes: input.message_max_bytes,
     });
   }

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config, NetflowInputConfig } from '../config/schema.ts';
+import { Goflow2Input } from '../inputs/goflow2/goflow2-input.ts';
 import type { Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
 import { MonitoringServer } from '../monitoring/http.ts';
@@ -134,6 +135,10 @@ export async function run(options: RunOptions): Promise<number> {
   });
   const inputs = buildInputs(config, queue, logger, metrics);
   let http: MonitoringServer | undefined;
+  // Signal handlers do not keep Node alive, inputs without a socket (files) hold nothing, and
+  // the waits of a shutdown use unref'd timers: a referenced timer keeps the process running
+  // from start to the end of the drain.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   try {
     pipeline.start();
     for (const input of inputs) await input.start();
@@ -151,17 +156,21 @@ export async function run(options: RunOptions): Promise<number> {
     const ended = inputs.every((i) => i.done !== undefined)
       ? Promise.all(inputs.map((i) => i.done)).then(() => 'end of input')
       : new Promise<string>(() => {});
-    // signal handlers do not keep Node alive, and inputs without a socket (files) hold nothing:
-    // a referenced timer keeps the process running until a stop is asked for
-    const keepAlive = setInterval(() => {}, 2 ** 30);
-    const signal = await Promise.race([stopSignal, ended]).finally(() => clearInterval(keepAlive));
+    const signal = await Promise.race([stopSignal, ended]);
     logger.info('stopping', { signal });
   } finally {
-    await Promise.all(inputs.map((i) => i.stop()));
+    // UDP inputs stop at once and hand over what they hold before the queue closes; file inputs
+    // wait for their lines to be acknowledged, so they stop while the pipeline drains (one
+    // shared budget), and write their registry once the acknowledgements are in
+    const waiting = inputs.filter((i) => i instanceof Goflow2Input);
+    await Promise.all(inputs.filter((i) => !(i instanceof Goflow2Input)).map((i) => i.stop()));
+    const stops = waiting.map((i) => i.stop());
     const result = await pipeline.stop({ timeoutMs: DRAIN_TIMEOUT_MS });
+    await Promise.all(stops);
     if (!result.drained) logger.warning('stopped before the queue was drained', { left: result.left });
     await http?.close();
     process.off('SIGHUP', onHangup);
+    clearInterval(keepAlive);
   }
   logger.info('flowship stopped');
   return 0;

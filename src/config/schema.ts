@@ -421,6 +421,14 @@ function checkTailer(value: Loose, ctx: z.RefinementCtx): void {
       });
     }
   }
+  const fingerprint = isMap(scanner.fingerprint) ? scanner.fingerprint : {};
+  if (fingerprint.enabled === false && (value.file_identity ?? 'fingerprint') === 'fingerprint') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['file_identity'],
+      message: 'fingerprint needs prospector.scanner.fingerprint.enabled (or use file_identity: native)',
+    });
+  }
   const init = num(backoff.init);
   const max = num(backoff.max);
   if (init !== undefined && max !== undefined && init > max) {
@@ -538,6 +546,16 @@ function checkInputs(items: unknown, ctx: z.RefinementCtx): void {
   if (items.length === 0) {
     ctx.addIssue({ code: 'custom', message: 'configure at least one input' });
     return;
+  }
+  const stdin = items.flatMap((item, index) =>
+    isMap(item) && item.type === 'goflow2' && item.stdin === true ? [index] : [],
+  );
+  for (const index of stdin.slice(1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [index, 'stdin'],
+      message: `standard input is already read by flowship.inputs.${stdin[0]}; only one input can read it`,
+    });
   }
   const ids = new Map<string, number>();
   const addresses = new Map<string, number>();

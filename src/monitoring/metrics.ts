@@ -167,12 +167,25 @@ export interface HistogramChild {
 }
 
 abstract class ValueMetric extends Metric<Cell> {
-  readonly #collect: (() => number | readonly Sample[]) | undefined;
+  // several sources (one per input) may feed one callback metric, each with its own labels
+  readonly #collectors: Array<() => number | readonly Sample[]> = [];
 
   constructor(options: CallbackMetricOptions, maxLabelSets: number, onOverflow: Overflow | undefined) {
     super(options, maxLabelSets, onOverflow);
-    this.#collect = options.collect;
-    if (this.labelNames.length === 0 && this.#collect === undefined) this.resolve(undefined);
+    if (options.collect !== undefined) this.#collectors.push(options.collect);
+    if (this.labelNames.length === 0 && options.collect === undefined) this.resolve(undefined);
+  }
+
+  hasCollector(collect: () => number | readonly Sample[]): boolean {
+    return this.#collectors.includes(collect);
+  }
+
+  /** Adds a source to a callback metric (registering its name again with another `collect`). */
+  addCollector(collect: () => number | readonly Sample[]): void {
+    if (this.#collectors.length === 0) {
+      throw new TypeError(`metric ${this.name} keeps its own values; it cannot take a collect callback`);
+    }
+    this.#collectors.push(collect);
   }
 
   protected initial(): Cell {
@@ -186,18 +199,20 @@ abstract class ValueMetric extends Metric<Cell> {
 
   /** Current values; callback metrics are read now (and capped like the others). */
   samples(): ValueSnapshot[] {
-    if (this.#collect === undefined) {
+    if (this.#collectors.length === 0) {
       return [...this.series.values()].map((e) => ({ labels: e.labels, value: e.state.value }));
     }
-    let got: number | readonly Sample[];
-    try {
-      got = this.#collect();
-    } catch {
-      return [];
-    }
-    if (typeof got === 'number') return [{ labels: {}, value: got }];
     this.series.clear();
-    for (const s of got) this.resolve(s.labels).value += s.value;
+    for (const collect of this.#collectors) {
+      let got: number | readonly Sample[];
+      try {
+        got = collect();
+      } catch {
+        continue; // a failing source reports nothing for this collection
+      }
+      if (typeof got === 'number') this.resolve(undefined).value += got;
+      else for (const s of got) this.resolve(s.labels).value += s.value;
+    }
     return [...this.series.values()].map((e) => ({ labels: e.labels, value: e.state.value }));
   }
 }
@@ -340,22 +355,30 @@ export class MetricsRegistry {
     this.#metrics.set(this.#overflow.name, this.#overflow);
   }
 
-  /** A counter; registering the same name and type again returns the existing one. */
+  /**
+   * A counter; registering the same name and type again returns the existing one, and a `collect`
+   * given again adds a source (each input registers its own, with its own labels).
+   */
   counter(options: CallbackMetricOptions): Counter {
-    return this.#register(
-      options.name,
-      Counter,
-      () => new Counter(options, this.#maxLabelSets, this.#onOverflow),
+    return this.#withCollector(
+      options,
+      this.#register(options.name, Counter, () => new Counter(options, this.#maxLabelSets, this.#onOverflow)),
     );
   }
 
-  /** A gauge, set directly or read from `collect` at each collection. */
+  /** A gauge, set directly or read from `collect` at each collection (several sources add up). */
   gauge(options: CallbackMetricOptions): Gauge {
-    return this.#register(
-      options.name,
-      Gauge,
-      () => new Gauge(options, this.#maxLabelSets, this.#onOverflow),
+    return this.#withCollector(
+      options,
+      this.#register(options.name, Gauge, () => new Gauge(options, this.#maxLabelSets, this.#onOverflow)),
     );
+  }
+
+  #withCollector<T extends Counter | Gauge>(options: CallbackMetricOptions, metric: T): T {
+    // a metric just made already holds this collect; one found existing takes it as another source
+    if (options.collect !== undefined && !metric.hasCollector(options.collect))
+      metric.addCollector(options.collect);
+    return metric;
   }
 
   /** A histogram with fixed buckets. */

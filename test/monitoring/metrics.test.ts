@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { escapeLabelValue, formatNumber, MetricsRegistry } from '../../src/monitoring/metrics.ts';
 
 const OVERFLOW_HEADER = [
@@ -185,5 +185,37 @@ describe('MetricsRegistry', () => {
     assert.equal(formatNumber(1e-7), '1e-7');
     assert.equal(Number(formatNumber(2 ** 60)), 2 ** 60, 'shortest round-trip form, as Go parses it');
     assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  });
+});
+
+describe('callback metrics fed by several sources', () => {
+  it('registering the same name again with another collect adds its samples (one per input)', () => {
+    const registry = new MetricsRegistry();
+    const a = { n: 3 };
+    const b = { n: 5 };
+    for (const [input, state] of [
+      ['first', a],
+      ['second', b],
+    ] as const) {
+      registry.counter({
+        name: 'flowship_test_lines_total',
+        help: 'Lines.',
+        labelNames: ['input'],
+        collect: () => [{ labels: { input }, value: state.n }],
+      });
+    }
+    a.n = 4;
+    const text = registry.prometheus();
+    assert.match(text, /^flowship_test_lines_total\{input="first"\} 4$/m);
+    assert.match(text, /^flowship_test_lines_total\{input="second"\} 5$/m);
+  });
+
+  it('a metric that keeps its own values refuses a collect callback', () => {
+    const registry = new MetricsRegistry();
+    registry.counter({ name: 'flowship_test_plain_total', help: 'Plain.' });
+    assert.throws(
+      () => registry.counter({ name: 'flowship_test_plain_total', help: 'Plain.', collect: () => 1 }),
+      TypeError,
+    );
   });
 });

@@ -34,6 +34,9 @@ export class Goflow2Input implements Input {
   private readonly normalizer: Goflow2Normalizer;
   private readonly sink: EventSink;
   private readonly shutdownTimeoutMs: number;
+  private readonly logger: Logger;
+  /** Lines the mapper threw on (a bug, not bad input: bad lines become error documents). */
+  mapErrors = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(options: Goflow2InputOptions) {
@@ -41,6 +44,7 @@ export class Goflow2Input implements Input {
     this.normalizer = options.normalizer;
     this.sink = options.sink;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
+    this.logger = options.logger;
     this.tailer = new Tailer({
       ...options.tailer,
       id: options.id,
@@ -65,17 +69,32 @@ export class Goflow2Input implements Input {
   }
 
   private async onLine(line: TailedLine): Promise<void> {
-    const parts = this.normalizer.map(line.text, {
-      input: 'filestream',
-      path: line.path,
-      offset: line.offset,
-      device_id: line.dev,
-      inode: line.ino,
-      fingerprint: line.fingerprint,
-    });
+    let parts: ReturnType<Goflow2Normalizer['map']>;
+    try {
+      parts = this.normalizer.map(line.text, {
+        input: 'filestream',
+        path: line.path,
+        offset: line.offset,
+        device_id: line.dev,
+        inode: line.ino,
+        fingerprint: line.fingerprint,
+      });
+    } catch (err) {
+      // a mapping bug must not stall the file (TAILER.md §4.4): the line is counted, logged and passed
+      this.mapErrors++;
+      this.logger.rateLimited(`map:${line.path}`, 60_000).error('line could not be mapped, skipped', {
+        input: this.id,
+        path: line.path,
+        offset: line.offset,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      line.acks(0);
+      return;
+    }
     const acks = line.acks(parts.length);
     for (let i = 0; i < parts.length; i++) {
       const { doc, part } = parts[i];
+      // a rejection (the queue closing at shutdown) leaves the line unacknowledged: read again
       await this.sink.publish({
         doc,
         dataset: GOFLOW2_DATASET,

@@ -4,10 +4,11 @@
  * the documents are the ones `run` would ship (ids included).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Goflow2Document, Goflow2Normalizer, LineMeta } from '../../ecs/goflow2.ts';
 import { documentId } from '../../ecs/goflow2-id.ts';
 import { FlowshipError } from '../../util/errors.ts';
-import { fingerprintOf } from './identity.ts';
+import { fingerprintOf, nativeIdentity } from './identity.ts';
 import { type LineRange, LineSplitter } from './lines.ts';
 
 export interface OfflineLogOptions {
@@ -15,7 +16,9 @@ export interface OfflineLogOptions {
   readonly normalizer: Goflow2Normalizer;
   readonly messageMaxBytes: number;
   /** The identity fingerprint's bytes, as the tailer's `prospector.scanner.fingerprint`. */
-  readonly fingerprint: { readonly offset: number; readonly length: number };
+  readonly fingerprint: { readonly enabled: boolean; readonly offset: number; readonly length: number };
+  /** As the tailer's `file_identity`: `native` identifies a file by device and inode alone. */
+  readonly fileIdentity: 'fingerprint' | 'native';
 }
 
 export interface OfflineLogSummary {
@@ -38,44 +41,38 @@ export function* decodeLogFile(
   summary: OfflineLogSummary,
 ): Generator<OfflineLogDocument> {
   let data: Buffer;
-  let dev: string;
-  let ino: string;
+  let dev: bigint;
+  let ino: bigint;
+  // `log.file.path` as the tailer gives it: the absolute path it matched
+  const file = resolve(path);
   try {
-    data = readFileSync(path);
-    const st = statSync(path, { bigint: true });
-    dev = st.dev.toString();
-    ino = st.ino.toString();
+    data = readFileSync(file);
+    ({ dev, ino } = statSync(file, { bigint: true }));
   } catch (err) {
     throw new FlowshipError('FLOWSHIP_CAPTURE', `cannot read ${path}: ${(err as Error).message}`, {
       cause: err,
     });
   }
   const { offset, length } = options.fingerprint;
-  const fp = fingerprintOf(data.subarray(offset, offset + length), length)?.fp;
+  const fp =
+    options.fileIdentity === 'native'
+      ? nativeIdentity(dev, ino)
+      : fingerprintOf(data.subarray(offset, offset + length), length)?.fp;
   const consumed = yield* mapLines(data, options, summary, (range) => ({
-    meta: { input: 'filestream', path, offset: range.start, device_id: dev, inode: ino, fingerprint: fp },
+    meta: {
+      input: 'filestream',
+      path: file,
+      offset: range.start,
+      device_id: dev.toString(),
+      inode: ino.toString(),
+      fingerprint: fp,
+    },
     id: (part) =>
       fp === undefined ? undefined : documentId(options.inputId, fp, range.start, part, range.text),
   }));
   // as the tailer holds it: an unterminated last line is not complete
   summary.partialTailBytes += data.length - consumed;
 }
-
-/**
- * Yields the documents of GoFlow2 lines read from a pipe (`flowship decode -`): no file, no
- * offsets, no ids; the last line counts even without its newline (the writer has exited).
- */
-export function* decodeLogStream(
-  data: Buffer,
-  options: OfflineLogOptions,
-  summary: OfflineLogSummary,
-): Generator<OfflineLogDocument> {
-  const complete =
-    data.length === 0 || data[data.length - 1] === 0x0a ? data : Buffer.concat([data, NEWLINE]);
-  yield* mapLines(complete, options, summary, () => ({ meta: { input: 'stdin' }, id: () => undefined }));
-}
-
-const NEWLINE = Buffer.from('\n');
 
 /** Splits `data` as the tailer does and maps each line; returns the bytes consumed. */
 function* mapLines(

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import split2 from 'split2';
 import { GOFLOW2_DATASET, type Goflow2Normalizer } from '../../ecs/goflow2.ts';
 import type { Logger } from '../../monitoring/logger.ts';
+import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import type { EventSink, Input } from '../input.ts';
 
 export interface Goflow2StdinInputOptions {
@@ -19,6 +20,40 @@ export interface Goflow2StdinInputOptions {
   readonly messageMaxBytes: number;
   /** Default `process.stdin`. */
   readonly stream?: Readable;
+  readonly metrics?: MetricsRegistry;
+}
+
+/**
+ * The lines of a pipe, as the stdin input and `flowship decode -` read them: split on `\n`, a
+ * trailing `\r` removed, empty lines skipped, lines over `messageMaxBytes` reported and skipped;
+ * the last line counts without its newline (the writer has exited). A stream error ends the
+ * iteration with that error.
+ */
+export async function* pipeLines(
+  stream: Readable,
+  messageMaxBytes: number,
+  onTooLong: (bytes: number) => void,
+): AsyncGenerator<string> {
+  // split2's maxLength counts UTF-16 units of a buffered partial line only: a memory guard;
+  // the byte limit is checked per line below. skipOverflow (split2 >= 4) is missing from its types
+  const split = split2({ maxLength: 4 * messageMaxBytes, skipOverflow: true } as split2.Options);
+  const forward = (err: Error) => split.destroy(err);
+  stream.on('error', forward);
+  stream.pipe(split);
+  try {
+    for await (const raw of split as AsyncIterable<string>) {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line === '') continue;
+      const bytes = Buffer.byteLength(line);
+      if (bytes > messageMaxBytes) {
+        onTooLong(bytes);
+        continue;
+      }
+      yield line;
+    }
+  } finally {
+    stream.off('error', forward);
+  }
 }
 
 export interface StdinStats {
@@ -45,6 +80,25 @@ export class Goflow2StdinInput implements Input {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+    const labels = { input: options.id };
+    for (const name of ['lines_total', 'lines_too_long_total', 'documents_total'] as const) {
+      options.metrics?.counter({
+        name: `flowship_goflow2_stdin_${name}`,
+        help: `Standard input: ${name.replaceAll('_', ' ')}.`,
+        labelNames: ['input'],
+        collect: () => [{ labels, value: this.stats[name] }],
+      });
+    }
+    options.metrics?.counter({
+      name: 'flowship_goflow2_pipeline_failures_total',
+      help: 'Lines whose mapping failed at a pipeline step, shipped as error documents, by step tag.',
+      labelNames: ['input', 'tag'],
+      collect: () =>
+        Object.entries(options.normalizer.stats.failures).map(([tag, value]) => ({
+          labels: { ...labels, tag },
+          value,
+        })),
+    });
   }
 
   start(): Promise<void> {
@@ -54,24 +108,16 @@ export class Goflow2StdinInput implements Input {
 
   private async read(): Promise<void> {
     const { normalizer, sink, logger, messageMaxBytes } = this.options;
-    // split2's maxLength counts UTF-16 units of a buffered partial line only: a memory guard;
-    // the byte limit is checked per line below
-    // skipOverflow (split2 >= 4) is missing from @types/split2
-    const splitOptions = { maxLength: 4 * messageMaxBytes, skipOverflow: true } as split2.Options;
-    const lines = this.stream.pipe(split2(splitOptions));
+    const onTooLong = (bytes: number) => {
+      this.stats.lines_too_long_total++;
+      logger.rateLimited('too_long', 60_000).warning('line longer than message_max_bytes skipped', {
+        input: this.id,
+        bytes,
+      });
+    };
     try {
-      for await (const raw of lines as AsyncIterable<string>) {
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        if (line === '') continue;
+      for await (const line of pipeLines(this.stream, messageMaxBytes, onTooLong)) {
         this.stats.lines_total++;
-        if (Buffer.byteLength(line) > messageMaxBytes) {
-          this.stats.lines_too_long_total++;
-          logger.rateLimited('too_long', 60_000).warning('line longer than message_max_bytes skipped', {
-            input: this.id,
-            bytes: Buffer.byteLength(line),
-          });
-          continue;
-        }
         for (const { doc } of normalizer.map(line, { input: 'stdin' })) {
           await sink.publish({ doc, dataset: GOFLOW2_DATASET });
           this.stats.documents_total++;

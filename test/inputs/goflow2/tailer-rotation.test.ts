@@ -148,9 +148,13 @@ describe('tailer under rotation and truncation', () => {
     const consumer = new Consumer();
     const { tailer } = await start(consumer);
     await waitFor(() => consumer.delivered.length === 10, '10 lines');
-    await truncate(live, 0);
+    // rewritten in place, then cut to the new length: the file is never empty in between (a scan
+    // in an empty moment takes the other path, tested below)
     const rewritten = `${flow(0)}\n${flows(300, 2, 'x')}`;
-    await appendFile(live, rewritten);
+    const fh = await open(live, 'r+');
+    await fh.write(rewritten, 0);
+    await fh.truncate(Buffer.byteLength(rewritten));
+    await fh.close();
     await waitFor(() => consumer.delivered.length === 13, 'the rewritten lines');
     const again = consumer.delivered.slice(10);
     assert.deepEqual(
@@ -165,6 +169,27 @@ describe('tailer under rotation and truncation', () => {
     await sleepMs(50);
     const reg = await readRegistry(dir);
     assert.equal(reg?.entries[0].offset, Buffer.byteLength(rewritten));
+  });
+
+  it('truncate_live through an empty file: the lines written after are read from 0, once, none lost', async () => {
+    const live = join(logs, 'goflow2.log');
+    await writeFile(live, flows(0, 10));
+    const consumer = new Consumer();
+    const { tailer } = await start(consumer);
+    await waitFor(() => consumer.delivered.length === 10, '10 lines');
+    await truncate(live, 0);
+    await tailer.scanNow(); // a scan sees the empty file
+    const rewritten = `${flow(0)}\n${flows(300, 2, 'x')}`;
+    await appendFile(live, rewritten);
+    await waitFor(() => consumer.delivered.length >= 13, 'the rewritten lines');
+    await sleepMs(300); // a duplicate would arrive by now
+    assert.deepEqual(
+      consumer.delivered.slice(10).map((d) => [d.text, d.offset]),
+      rewritten
+        .trimEnd()
+        .split('\n')
+        .map((text, i, all) => [text, all.slice(0, i).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)]),
+    );
   });
 
   it('truncate_blocked_output: truncated while the output blocks; old acks leave the new offset alone', async () => {
