@@ -579,10 +579,12 @@ export class Goflow2Normalizer {
       if (!(err instanceof StepFailure)) throw err;
       failedTag = err.tag;
       this.stats.failures[err.tag] = (this.stats.failures[err.tag] ?? 0) + 1;
-      // on_failure: the document as it stood, plus error.message
+      // on_failure: the document as it stood, plus error.message; flowship adds error.type (the
+      // failing processor) so failures can be counted by kind without parsing the message
       const source = JSON.stringify(doc);
       doc.error = {
         message: `Processor ${err.processor} with tag ${err.tag} in pipeline ${this.pipelineName} failed with message ${err.message} - Source ${source}`,
+        type: err.processor,
       };
     }
     return { doc, part: message.part, offsetDelta: message.offsetDelta, failedTag };

@@ -260,6 +260,8 @@ function failing(text: string, processor: string, tag: string, options: Goflow2N
   const doc = parseExact(JSON.stringify(d.doc));
   const message: string = doc.error.message;
   assert.ok(message.startsWith(PREFIX(processor, tag)), message);
+  // flowship's addition: the failing processor, for counting failures by kind
+  assert.equal(doc.error.type, processor);
   // Source: the document as it stood when the step failed, compact JSON
   const { error, ...state } = d.doc;
   assert.ok(message.endsWith(` - Source ${JSON.stringify(state)}`), message);
