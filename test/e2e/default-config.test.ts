@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readOutputDocs } from '../helpers/output.ts';
 import { eventually, type Spawned, startFlowship } from '../helpers/process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -22,22 +23,6 @@ function send(type: 'udp4' | 'udp6', host: string, payload: Buffer): Promise<voi
       else resolve();
     });
   });
-}
-
-function documents(dir: string): Record<string, any>[] {
-  const events = join(dir, 'data', 'events');
-  let names: string[];
-  try {
-    names = readdirSync(events);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) =>
-    readFileSync(join(events, n), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l)),
-  );
 }
 
 describe('the default configuration (npm start)', { timeout: 60_000 }, () => {
@@ -62,7 +47,7 @@ describe('the default configuration (npm start)', { timeout: 60_000 }, () => {
     await send('udp6', '::1', v5);
     const docs = await eventually(
       () => {
-        const d = documents(dir);
+        const d = readOutputDocs(join(dir, 'data', 'events'));
         return d.length >= 60 ? d : undefined;
       },
       20_000,

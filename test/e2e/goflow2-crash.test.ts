@@ -6,19 +6,11 @@
  * Elasticsearch output drops them by document id).
  */
 import assert from 'node:assert/strict';
-import {
-  appendFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { readOutputDocs } from '../helpers/output.ts';
 import { type Spawned, startFlowship } from '../helpers/process.ts';
 
 const FILES = ['a', 'b', 'c'];
@@ -29,25 +21,9 @@ function line(seq: number): string {
 
 /** Sequence numbers in the output; a line torn by SIGKILL at the end of a file is skipped. */
 function shipped(dir: string): number[] {
-  const seqs: number[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return seqs;
-  }
-  for (const name of names) {
-    for (const text of readFileSync(join(dir, name), 'utf8').split('\n')) {
-      if (text === '') continue;
-      try {
-        const seq = JSON.parse(text).sflow?.sequence_num;
-        if (typeof seq === 'number') seqs.push(seq);
-      } catch {
-        // the torn last line of a killed writer
-      }
-    }
-  }
-  return seqs;
+  return readOutputDocs(dir, { tolerateTornLines: true })
+    .map((d) => d.sflow?.sequence_num)
+    .filter((seq): seq is number => typeof seq === 'number');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,6 @@ import {
   copyFileSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -21,27 +20,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type Doc, readOutputDocs } from '../helpers/output.ts';
 import { eventually, FLOWSHIP_BIN, type Spawned, startFlowship } from '../helpers/process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURE = join(ROOT, 'fixtures/goflow2/sample_logs/test-goflow2-sflow-sample.log');
-
-type Doc = Record<string, any>;
-
-function readDocs(dir: string): Doc[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) =>
-    readFileSync(join(dir, n), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Doc),
-  );
-}
 
 /** A GoFlow2 default-format-like line whose `sequence_num` identifies it. */
 function line(seq: number): string {
@@ -114,7 +97,7 @@ describe('goflow2 input on files (flowship run)', { timeout: 120_000 }, () => {
       .split('\n')
       .filter((l) => l !== '').length;
     const docs = await eventually(() => {
-      const d = readDocs(join(dir, 'out'));
+      const d = readOutputDocs(join(dir, 'out'));
       return d.length >= lines ? d : undefined;
     }, 20_000);
     assert.equal(docs.length, lines);
@@ -133,7 +116,7 @@ describe('goflow2 input on files (flowship run)', { timeout: 120_000 }, () => {
   it('ships appended lines, and flowship decode of the file prints the same documents', async () => {
     appendFileSync(join(dir, 'logs', 'goflow2.log'), line(1) + line(2));
     const docs = await eventually(() => {
-      const d = readDocs(join(dir, 'out'));
+      const d = readOutputDocs(join(dir, 'out'));
       return d.some((x) => x.sflow?.sequence_num === 2) ? d : undefined;
     }, 20_000);
     const decoded = spawnSync(
@@ -159,17 +142,17 @@ describe('goflow2 input on files (flowship run)', { timeout: 120_000 }, () => {
   });
 
   it('resumes after a restart: nothing shipped twice, new lines shipped', async () => {
-    const before = readDocs(join(dir, 'out')).length;
+    const before = readOutputDocs(join(dir, 'out')).length;
     appendFileSync(join(dir, 'logs', 'goflow2.log'), line(3));
     flowship = startFlowship(['run', '-c', cfg]);
     await flowship.waitFor(/flowship started/);
     const docs = await eventually(() => {
-      const d = readDocs(join(dir, 'out'));
+      const d = readOutputDocs(join(dir, 'out'));
       return d.some((x) => x.sflow?.sequence_num === 3) ? d : undefined;
     }, 20_000);
     // give a duplicate the time to show up if the registry were wrong
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(readDocs(join(dir, 'out')).length, before + 1);
+    assert.equal(readOutputDocs(join(dir, 'out')).length, before + 1);
     assert.equal(docs.filter((d) => d.sflow?.sequence_num === 1).length, 1);
     assert.equal(await flowship.stop('SIGTERM'), 0);
   });
@@ -201,7 +184,7 @@ describe('goflow2 input on a pipe (goflow2 | flowship run)', { timeout: 60_000 }
       child.stdin.end(line(501).trimEnd()); // the writer's last line may lack its newline
       const [code] = await once(child, 'exit');
       assert.equal(code, 0, stderr);
-      const docs = readDocs(join(dir, 'out'));
+      const docs = readOutputDocs(join(dir, 'out'));
       assert.equal(docs.length, 501);
       assert.deepEqual(
         docs.map((d) => d.sflow.sequence_num),

@@ -6,39 +6,15 @@
  * style rotation (rename + SIGHUP).
  */
 import assert from 'node:assert/strict';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureGoflow2 } from '../../scripts/ensure-goflow2.ts';
 import { type Goflow2, startGoflow2 } from '../helpers/goflow2.ts';
+import { type Doc, readOutputDocs } from '../helpers/output.ts';
 import { eventually, type Spawned, startFlowship } from '../helpers/process.ts';
 import { buildFlowSamples, type ExpectedSample } from '../helpers/sflow.ts';
-
-type Doc = Record<string, any>;
-
-function readDocs(dir: string): Doc[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) =>
-    readFileSync(join(dir, n), 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Doc),
-  );
-}
 
 /** The key of a shipped document, built like the sample key from the ECS fields. */
 function docKey(d: Doc): string {
@@ -128,7 +104,7 @@ describe('GoFlow2 writing sFlow to a file, tailed by flowship', { timeout: 180_0
     const set = buildFlowSamples(400, { samplesPerDatagram: 10 });
     await goflow2!.send(set.datagrams);
     const docs = await eventually(() => {
-      const d = readDocs(join(dir, 'out'));
+      const d = readOutputDocs(join(dir, 'out'));
       return d.length >= 400 ? d : undefined;
     }, 30_000);
     assertShipped(docs, set.samples);
@@ -141,12 +117,12 @@ describe('GoFlow2 writing sFlow to a file, tailed by flowship', { timeout: 180_0
     const set = buildFlowSamples(200, { firstIndex: 400, firstSequence: 1000, samplesPerDatagram: 10 });
     await goflow2!.send(set.datagrams);
     const docs = await eventually(() => {
-      const d = readDocs(join(dir, 'out'));
+      const d = readOutputDocs(join(dir, 'out'));
       return d.length >= 600 ? d : undefined;
     }, 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // a duplicate would show up by now
-    assertShipped(readDocs(join(dir, 'out')), set.samples);
-    assert.equal(readDocs(join(dir, 'out')).length, 600);
+    assertShipped(readOutputDocs(join(dir, 'out')), set.samples);
+    assert.equal(readOutputDocs(join(dir, 'out')).length, 600);
     assert.equal(docs.filter((d) => d.log.file.path.endsWith('goflow2.log')).length >= 200, true);
   });
 

@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type Doc, readOutputDocs } from '../helpers/output.ts';
 import { eventually, freeUdpPort, type Spawned, start, startFlowship } from '../helpers/process.ts';
 import { defaultTraffic, writeTrafficPcap } from '../helpers/traffic-pcap.ts';
 
@@ -68,8 +69,6 @@ function tsharkFlows(pcap: string, port: number): FlowKey[] {
   return flows;
 }
 
-type Doc = Record<string, any>;
-
 function flowshipFlows(docs: Doc[]): FlowKey[] {
   return docs
     .filter((d) => d.netflow.type === 'netflow_flow')
@@ -83,15 +82,6 @@ function flowshipFlows(docs: Doc[]): FlowKey[] {
       bytes: d.network.bytes,
       packets: d.network.packets,
     }));
-}
-
-function readOutput(dir: string): Doc[] {
-  const docs: Doc[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    for (const line of readFileSync(join(dir, name), 'utf8').split('\n'))
-      if (line !== '') docs.push(JSON.parse(line));
-  }
-  return docs;
 }
 
 function withoutCreated(doc: Doc): string {
@@ -178,7 +168,7 @@ describe('flowship run with softflowd over real UDP', { timeout: 180_000 }, () =
 
     shipped = await eventually(
       () => {
-        const docs = readOutput(join(dir, 'out'));
+        const docs = readOutputDocs(join(dir, 'out'));
         return flowshipFlows(docs).length >= expected.length ? docs : undefined;
       },
       30_000,
@@ -211,7 +201,7 @@ describe('flowship run with softflowd over real UDP', { timeout: 180_000 }, () =
     const code = await flowship.stop('SIGTERM');
     assert.equal(code, 0, flowship.stderr());
     assert.match(flowship.stderr(), /flowship stopped/);
-    assert.equal(flowshipFlows(readOutput(join(dir, 'out'))).length, expected.length);
+    assert.equal(flowshipFlows(readOutputDocs(join(dir, 'out'))).length, expected.length);
   });
 
   it('flowship decode of the captured export prints the documents run shipped', () => {
@@ -229,7 +219,7 @@ describe('flowship run with softflowd over real UDP', { timeout: 180_000 }, () =
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Doc);
-    const ran = readOutput(join(dir, 'out'));
+    const ran = readOutputDocs(join(dir, 'out'));
     assert.equal(decoded.length, ran.length);
     assert.deepEqual(decoded.map(withoutCreated).sort(), ran.map(withoutCreated).sort());
   });
