@@ -40,95 +40,86 @@ function mapperRate(template: string, seconds: number): number {
   return n / ((performance.now() - start) / 1000);
 }
 
-async function tailRate(lines: number): Promise<{ perSecond: number; mbPerSecond: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowship-bench-tail-'));
+/**
+ * Tails every `*.log` under `dir/logs` with a fresh Tailer until `expected` lines have been
+ * mapped, serialised and acknowledged; returns the seconds that took. `atEnd` runs before the
+ * tailer stops (to sample memory while it still follows the files).
+ */
+async function tailAll(dir: string, expected: number, atEnd: () => void = () => {}): Promise<number> {
+  const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
+  let seen = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const tailer = new Tailer({
+    id: 'bench',
+    dataDir: join(dir, 'data'),
+    paths: [join(dir, 'logs', '*.log')],
+    wakeup: false,
+    onLine: async (line) => {
+      const parts = normalizer.map(line.text, {
+        input: 'filestream',
+        path: line.path,
+        offset: line.offset,
+        fingerprint: line.fingerprint,
+      });
+      const acks = line.acks(parts.length);
+      for (let i = 0; i < parts.length; i++) {
+        if (JSON.stringify(parts[i].doc).length === 0) throw new Error('empty');
+        acks[i].ack();
+      }
+      if (++seen === expected) done();
+    },
+  });
+  const start = performance.now();
+  await tailer.start();
+  await finished;
+  const seconds = (performance.now() - start) / 1000;
+  atEnd();
+  await tailer.stop({ timeoutMs: 5000 });
+  return seconds;
+}
+
+/** A temporary directory with a `logs` folder, removed after `body`. */
+async function withLogs<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   try {
     mkdirSync(join(dir, 'logs'));
-    const text = Array.from({ length: lines }, (_, i) => `${lineWithSeq(DEFAULT_LINE, i)}\n`).join('');
-    writeFileSync(join(dir, 'logs', 'goflow2.log'), text);
-    const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
-    let seen = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const tailer = new Tailer({
-      id: 'bench',
-      dataDir: join(dir, 'data'),
-      paths: [join(dir, 'logs', '*.log')],
-      wakeup: false,
-      onLine: async (line) => {
-        const parts = normalizer.map(line.text, {
-          input: 'filestream',
-          path: line.path,
-          offset: line.offset,
-          fingerprint: line.fingerprint,
-        });
-        const acks = line.acks(parts.length);
-        for (let i = 0; i < parts.length; i++) {
-          if (JSON.stringify(parts[i].doc).length === 0) throw new Error('empty');
-          acks[i].ack();
-        }
-        if (++seen === lines) done();
-      },
-    });
-    const start = performance.now();
-    await tailer.start();
-    await finished;
-    const seconds = (performance.now() - start) / 1000;
-    await tailer.stop({ timeoutMs: 5000 });
-    return { perSecond: lines / seconds, mbPerSecond: text.length / 1e6 / seconds };
+    return await body(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function manyFiles(files: number): Promise<{ rssMiB: number; heapMiB: number; seconds: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowship-bench-files-'));
-  try {
-    mkdirSync(join(dir, 'logs'));
+function tailRate(lines: number): Promise<{ perSecond: number; mbPerSecond: number }> {
+  return withLogs('flowship-bench-tail-', async (dir) => {
+    const text = Array.from({ length: lines }, (_, i) => `${lineWithSeq(DEFAULT_LINE, i)}\n`).join('');
+    writeFileSync(join(dir, 'logs', 'goflow2.log'), text);
+    const seconds = await tailAll(dir, lines);
+    return { perSecond: lines / seconds, mbPerSecond: text.length / 1e6 / seconds };
+  });
+}
+
+function manyFiles(files: number): Promise<{ rssMiB: number; heapMiB: number; seconds: number }> {
+  return withLogs('flowship-bench-files-', async (dir) => {
     for (let f = 0; f < files; f++) {
       const text = Array.from({ length: 5 }, (_, i) => `${lineWithSeq(SHORT_LINE, f * 5 + i)}\n`).join('');
       writeFileSync(join(dir, 'logs', `f${f}.log`), text);
     }
-    const normalizer = new Goflow2Normalizer({ timezone: 'UTC' });
     global.gc?.();
     const before = process.memoryUsage();
-    let seen = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
+    let after = before;
+    const seconds = await tailAll(dir, files * 5, () => {
+      global.gc?.();
+      after = process.memoryUsage();
     });
-    const tailer = new Tailer({
-      id: 'bench-files',
-      dataDir: join(dir, 'data'),
-      paths: [join(dir, 'logs', '*.log')],
-      wakeup: false,
-      onLine: async (line) => {
-        const parts = normalizer.map(line.text, {
-          input: 'filestream',
-          path: line.path,
-          offset: line.offset,
-        });
-        for (const ack of line.acks(parts.length)) ack.ack();
-        if (++seen === files * 5) done();
-      },
-    });
-    const start = performance.now();
-    await tailer.start();
-    await finished;
-    const seconds = (performance.now() - start) / 1000;
-    global.gc?.();
-    const after = process.memoryUsage();
-    await tailer.stop({ timeoutMs: 5000 });
     return {
       rssMiB: (after.rss - before.rss) / 2 ** 20,
       heapMiB: (after.heapUsed - before.heapUsed) / 2 ** 20,
       seconds,
     };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function runGoflow2Bench(seconds = 3): Promise<{
