@@ -2,9 +2,10 @@
  * Real-file harness for the tailer scenarios (TAILER.md §9): a temporary directory, a consumer
  * that acks, holds or blocks, and polling helpers.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'node:test';
 import type { TailedLine, TailerOptions } from '../../../src/inputs/goflow2/options.ts';
 import { registryPath } from '../../../src/inputs/goflow2/registry.ts';
 import { Tailer } from '../../../src/inputs/goflow2/tailer.ts';
@@ -124,6 +125,39 @@ export function makeTailer(dir: string, consumer: Consumer, overrides: Partial<T
     ...overrides,
   });
   return { tailer, logs };
+}
+
+/**
+ * The per-test set-up of the real-file tailer tests: a fresh temporary directory with a `logs`
+ * folder before each test; after it, every tailer started through `start` is stopped and the
+ * directory removed. Read `dir`/`logs` inside tests (they change per test).
+ */
+export function useTailerFixture() {
+  const running: Tailer[] = [];
+  const fx = {
+    dir: '',
+    logs: '',
+    async start(consumer: Consumer, overrides: Partial<TailerOptions> = {}): Promise<Harness> {
+      const h = makeTailer(fx.dir, consumer, overrides);
+      fx.track(h.tailer);
+      await h.tailer.start();
+      return h;
+    },
+    /** Stops `tailer` after the test (for a tailer started by the test itself). */
+    track(tailer: Tailer): void {
+      running.push(tailer);
+    },
+  };
+  beforeEach(async () => {
+    fx.dir = await tempDir();
+    fx.logs = join(fx.dir, 'logs');
+    await mkdir(fx.logs);
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((t) => t.stop({ timeoutMs: 0 })));
+    await removeDir(fx.dir);
+  });
+  return fx;
 }
 
 /** Polls `cond` every 10 ms; fails after `timeoutMs` with `what`. */

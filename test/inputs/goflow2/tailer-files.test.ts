@@ -5,31 +5,12 @@
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readlink, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Tailer } from '../../../src/inputs/goflow2/tailer.ts';
 import { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
-import { Consumer, flow, flows, makeTailer, removeDir, sleepMs, tempDir, waitFor } from './helpers.ts';
+import { Consumer, flow, flows, makeTailer, sleepMs, useTailerFixture, waitFor } from './helpers.ts';
 
-let dir: string;
-let logs: string;
-const running: Tailer[] = [];
-
-beforeEach(async () => {
-  dir = await tempDir();
-  logs = join(dir, 'logs');
-  await mkdir(logs);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.stop({ timeoutMs: 0 })));
-  await removeDir(dir);
-});
-
-async function start(consumer: Consumer, overrides = {}) {
-  const h = makeTailer(dir, consumer, overrides);
-  running.push(h.tailer);
-  await h.tailer.start();
-  return h;
-}
+const fx = useTailerFixture();
 
 /** Paths this process has open (Linux). */
 async function openPaths(): Promise<string[]> {
@@ -43,7 +24,7 @@ async function openPaths(): Promise<string[]> {
 describe('tailer: lines and files', () => {
   it('long_lines: limit ± 1, a 50 MiB line, a restart mid-skip: neighbours delivered, counted, offset passes', async () => {
     const max = 64 * 1024;
-    const file = join(logs, 'big.log');
+    const file = join(fx.logs, 'big.log');
     const atLimit = `{"a":"${'x'.repeat(max - 8)}"}`;
     const overLimit = `{"a":"${'y'.repeat(max - 7)}"}`;
     assert.equal(Buffer.byteLength(atLimit), max);
@@ -56,7 +37,7 @@ describe('tailer: lines and files', () => {
     await appendFile(file, 'w'.repeat(max * 3));
     const metrics = new MetricsRegistry();
     const consumer = new Consumer();
-    const { tailer, logs: lines } = await start(consumer, { messageMaxBytes: max, metrics });
+    const { tailer, logs: lines } = await fx.start(consumer, { messageMaxBytes: max, metrics });
     await waitFor(() => consumer.delivered.length === 4, 'the short lines');
     assert.deepEqual(consumer.texts(), [flow(0), atLimit, flow(1), flow(2)]);
     assert.equal(tailer.stats.lines_too_long_total, 2);
@@ -68,7 +49,10 @@ describe('tailer: lines and files', () => {
     await tailer.stop();
     await appendFile(file, `\n${flow(3)}\n`);
     const second = new Consumer();
-    const { tailer: again } = await start(second, { messageMaxBytes: max, metrics: new MetricsRegistry() });
+    const { tailer: again } = await fx.start(second, {
+      messageMaxBytes: max,
+      metrics: new MetricsRegistry(),
+    });
     await waitFor(() => second.delivered.length === 1, 'the line after the re-skipped one');
     assert.deepEqual(second.texts(), [flow(3)]);
     assert.equal(again.stats.lines_too_long_total, 1);
@@ -81,15 +65,15 @@ describe('tailer: lines and files', () => {
   });
 
   it('empty_and_bom: no entry for an empty-only file; BOM and CR stripped; empty lines skipped', async () => {
-    await writeFile(join(logs, 'empty.log'), '\n\n\r\n\n');
-    await writeFile(join(logs, 'zero.log'), '');
+    await writeFile(join(fx.logs, 'empty.log'), '\n\n\r\n\n');
+    await writeFile(join(fx.logs, 'zero.log'), '');
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     await writeFile(
-      join(logs, 'bom.log'),
+      join(fx.logs, 'bom.log'),
       Buffer.concat([bom, Buffer.from(`${flow(0)}\r\n\r\n\n${flow(1)}\r\n`)]),
     );
     const consumer = new Consumer();
-    const { tailer } = await start(consumer);
+    const { tailer } = await fx.start(consumer);
     await waitFor(() => consumer.delivered.length === 2, 'two lines');
     await sleepMs(150);
     assert.deepEqual(consumer.texts(), [flow(0), flow(1)]);
@@ -97,33 +81,33 @@ describe('tailer: lines and files', () => {
     assert.equal(tailer.stats.empty_lines_total, 2);
     assert.deepEqual(
       tailer.entries().map((e) => e.path),
-      [join(logs, 'bom.log')],
+      [join(fx.logs, 'bom.log')],
     );
   });
 
   it('small_file_identity: a new file with one 300-byte line is shipped at once', async () => {
     const consumer = new Consumer();
-    await start(consumer);
+    await fx.start(consumer);
     const line = `{"x":"${'s'.repeat(290)}"}`;
-    await writeFile(join(logs, 'small.log'), `${line}\n`);
+    await writeFile(join(fx.logs, 'small.log'), `${line}\n`);
     await waitFor(() => consumer.delivered.length === 1, 'the line', 2000);
     assert.equal(consumer.delivered[0].text, line);
     // shorter than 64 bytes and alone: no identity yet, nothing read
-    await writeFile(join(logs, 'tiny.log'), '{"a":1}\n');
+    await writeFile(join(fx.logs, 'tiny.log'), '{"a":1}\n');
     await sleepMs(250);
     assert.equal(consumer.delivered.length, 1);
-    await appendFile(join(logs, 'tiny.log'), `${flow(7)}\n`);
+    await appendFile(join(fx.logs, 'tiny.log'), `${flow(7)}\n`);
     await waitFor(() => consumer.delivered.length === 3, 'tiny, once identified');
     assert.deepEqual(consumer.texts().slice(1), ['{"a":1}', flow(7)]);
   });
 
   it('ignore_older: an old file is skipped, and only lines appended later are read', async () => {
-    const file = join(logs, 'old.log');
+    const file = join(fx.logs, 'old.log');
     await writeFile(file, flows(0, 5));
     const past = new Date(Date.now() - 2 * 3600_000);
     await utimes(file, past, past);
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { ignoreOlderMs: 3600_000 });
+    const { tailer } = await fx.start(consumer, { ignoreOlderMs: 3600_000 });
     await sleepMs(200);
     assert.equal(consumer.delivered.length, 0);
     assert.equal(tailer.stats.files_ignored_older_total, 1);
@@ -134,15 +118,15 @@ describe('tailer: lines and files', () => {
   });
 
   it('exclude: .gz by regex, *.tmp by glob, an excluded symlink target: never opened', async () => {
-    await writeFile(join(logs, 'a.log'), flows(0, 1));
-    await writeFile(join(logs, 'b.log.gz'), flows(10, 1));
-    await writeFile(join(logs, 'c.tmp'), flows(20, 1));
-    await writeFile(join(logs, '.d.tmp'), flows(30, 1));
-    await mkdir(join(dir, 'elsewhere'));
-    await writeFile(join(dir, 'elsewhere', 'target.secret'), flows(40, 1));
-    await symlink(join(dir, 'elsewhere', 'target.secret'), join(logs, 'link.log'));
-    await writeFile(join(dir, 'elsewhere', 'ok.txt'), flows(50, 1));
-    await symlink(join(dir, 'elsewhere', 'ok.txt'), join(logs, 'ok-link.log'));
+    await writeFile(join(fx.logs, 'a.log'), flows(0, 1));
+    await writeFile(join(fx.logs, 'b.log.gz'), flows(10, 1));
+    await writeFile(join(fx.logs, 'c.tmp'), flows(20, 1));
+    await writeFile(join(fx.logs, '.d.tmp'), flows(30, 1));
+    await mkdir(join(fx.dir, 'elsewhere'));
+    await writeFile(join(fx.dir, 'elsewhere', 'target.secret'), flows(40, 1));
+    await symlink(join(fx.dir, 'elsewhere', 'target.secret'), join(fx.logs, 'link.log'));
+    await writeFile(join(fx.dir, 'elsewhere', 'ok.txt'), flows(50, 1));
+    await symlink(join(fx.dir, 'elsewhere', 'ok.txt'), join(fx.logs, 'ok-link.log'));
     const consumer = new Consumer();
     const seenOpen = new Set<string>();
     let sampling = true;
@@ -152,8 +136,8 @@ describe('tailer: lines and files', () => {
         await sleepMs(2);
       }
     })();
-    const { tailer } = await start(consumer, {
-      paths: [join(logs, '*')],
+    const { tailer } = await fx.start(consumer, {
+      paths: [join(fx.logs, '*')],
       exclude: ['*.tmp'],
       excludeFiles: ['\\.gz$', '\\.secret$'],
       symlinks: true,
@@ -165,7 +149,7 @@ describe('tailer: lines and files', () => {
     assert.deepEqual(consumer.texts().sort(), [flow(0), flow(50)].sort());
     assert.deepEqual(
       consumer.delivered.map((d) => d.path).sort(),
-      [join(logs, 'a.log'), join(logs, 'ok-link.log')],
+      [join(fx.logs, 'a.log'), join(fx.logs, 'ok-link.log')],
       'a followed link is shipped under its own path',
     );
     for (const p of seenOpen) {
@@ -175,25 +159,25 @@ describe('tailer: lines and files', () => {
   });
 
   it('symlinks off (default): symlinked files are ignored', async () => {
-    await writeFile(join(dir, 'target.log'), flows(0, 1));
-    await symlink(join(dir, 'target.log'), join(logs, 'link.log'));
-    await writeFile(join(logs, 'real.log'), flows(5, 1));
+    await writeFile(join(fx.dir, 'target.log'), flows(0, 1));
+    await symlink(join(fx.dir, 'target.log'), join(fx.logs, 'link.log'));
+    await writeFile(join(fx.logs, 'real.log'), flows(5, 1));
     const consumer = new Consumer();
-    await start(consumer);
+    await fx.start(consumer);
     await waitFor(() => consumer.delivered.length === 1, 'the real file');
     await sleepMs(150);
     assert.deepEqual(consumer.texts(), [flow(5)]);
   });
 
   it('symlink_rotated: a re-pointed link is a new file read from 0; the old target drains', async () => {
-    const a = join(dir, 'a.target');
-    const b = join(dir, 'b.target');
+    const a = join(fx.dir, 'a.target');
+    const b = join(fx.dir, 'b.target');
     await writeFile(a, flows(0, 3, 'a'));
     await writeFile(b, flows(0, 2, 'b'));
-    const link = join(logs, 'current.log');
+    const link = join(fx.logs, 'current.log');
     await symlink(a, link);
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { symlinks: true });
+    const { tailer } = await fx.start(consumer, { symlinks: true });
     await waitFor(() => consumer.delivered.length === 3, 'a through the link');
     await appendFile(a, flows(3, 1, 'a')); // written before the switch, read through the open descriptor
     await unlink(link);
@@ -213,27 +197,27 @@ describe('tailer: lines and files', () => {
 
   it('wakeup: directory events wake the scanner and readers long before the periodic scan', async () => {
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, {
+    const { tailer } = await fx.start(consumer, {
       checkIntervalMs: 30_000,
       backoffInitMs: 10_000,
       backoffMaxMs: 30_000,
       closeCheckIntervalMs: 30_000,
     });
     const t0 = Date.now();
-    await writeFile(join(logs, 'new.log'), flows(0, 1));
+    await writeFile(join(fx.logs, 'new.log'), flows(0, 1));
     await waitFor(() => consumer.delivered.length === 1, 'a new file found on a hint', 3000);
     await sleepMs(50);
-    await appendFile(join(logs, 'new.log'), flows(1, 1));
+    await appendFile(join(fx.logs, 'new.log'), flows(1, 1));
     await waitFor(() => consumer.delivered.length === 2, 'an append read on a hint', 3000);
     assert.ok(Date.now() - t0 < 3000);
     assert.equal(tailer.stats.scans_total < 10, true);
   });
 
   it('write_after_close: appended during and right after the inactive close: no loss, no duplicate', async () => {
-    const file = join(logs, 'w.log');
+    const file = join(fx.logs, 'w.log');
     await writeFile(file, flows(0, 3));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { closeInactiveMs: 150, wakeup: false });
+    const { tailer } = await fx.start(consumer, { closeInactiveMs: 150, wakeup: false });
     await waitFor(() => consumer.delivered.length === 3, 'first lines');
     let n = 3;
     // keep appending across the close: some lines land while the reader closes, some after
@@ -259,7 +243,7 @@ describe('tailer: lines and files', () => {
     const n = 1000;
     const base = Date.now() - 1000_000;
     for (let i = 0; i < n; i++) {
-      const p = join(logs, `f${String(i).padStart(4, '0')}.log`);
+      const p = join(fx.logs, `f${String(i).padStart(4, '0')}.log`);
       await writeFile(p, flows(i * 10, 3, `f${i}`));
       // mtimes in reverse name order: oldest-mtime-first must not be name order
       const t = new Date(base + (n - i) * 100);
@@ -278,8 +262,8 @@ describe('tailer: lines and files', () => {
         await sleepMs(1);
       }
     })();
-    const h = makeTailer(dir, consumer, { harvesterLimit: 16, closeOnEof: true });
-    running.push(h.tailer);
+    const h = makeTailer(fx.dir, consumer, { harvesterLimit: 16, closeOnEof: true });
+    fx.track(h.tailer);
     tailerRef = h.tailer;
     await h.tailer.start();
     await waitFor(() => consumer.delivered.length === 3 * n, 'every line', 60_000);

@@ -7,7 +7,6 @@ import {
   appendFile,
   copyFile,
   type FileHandle,
-  mkdir,
   open,
   rename,
   stat,
@@ -16,43 +15,24 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Tailer } from '../../../src/inputs/goflow2/tailer.ts';
+import { afterEach, describe, it } from 'node:test';
 import {
   Consumer,
   type Delivered,
   flow,
   flows,
-  makeTailer,
   readRegistry,
-  removeDir,
   sleepMs,
-  tempDir,
+  useTailerFixture,
   waitFor,
 } from './helpers.ts';
 
-let dir: string;
-let logs: string;
-const running: Tailer[] = [];
+const fx = useTailerFixture();
 const writers: FileHandle[] = [];
 
-beforeEach(async () => {
-  dir = await tempDir();
-  logs = join(dir, 'logs');
-  await mkdir(logs);
-});
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((t) => t.stop({ timeoutMs: 0 })));
   await Promise.all(writers.splice(0).map((w) => w.close().catch(() => {})));
-  await removeDir(dir);
 });
-
-async function start(consumer: Consumer, overrides = {}) {
-  const h = makeTailer(dir, consumer, overrides);
-  running.push(h.tailer);
-  await h.tailer.start();
-  return h;
-}
 
 /** GoFlow2's descriptor: O_APPEND, kept across renames until the HUP. */
 async function writer(path: string): Promise<FileHandle> {
@@ -76,7 +56,7 @@ async function createOnInode(ino: number, path: string, content: string): Promis
   const probes: string[] = [];
   let found = false;
   for (let i = 0; i < 2000 && !found; i++) {
-    const p = join(logs, `probe-${i}.tmp`);
+    const p = join(fx.logs, `probe-${i}.tmp`);
     await writeFile(p, content);
     if ((await stat(p)).ino === ino) {
       await rename(p, path);
@@ -91,11 +71,11 @@ const ROTATED = (logsDir: string) => ({ paths: [join(logsDir, '*.log'), join(log
 
 describe('tailer under rotation and truncation', () => {
   it('rotate_rename_create_hup: every line once, path updated, new file from 0', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     const old = await writer(live);
     await old.write(flows(0, 5));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, ROTATED(logs));
+    const { tailer } = await fx.start(consumer, ROTATED(fx.logs));
     await waitFor(() => consumer.delivered.length === 5, 'first lines');
     await rename(live, `${live}.1`);
     const fresh = await writer(live);
@@ -117,11 +97,11 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('copytruncate_live: the unread tail once from the copy, new content from 0', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     const w = await writer(live);
     await w.write(flows(0, 5));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, ROTATED(logs));
+    const { tailer } = await fx.start(consumer, ROTATED(fx.logs));
     await waitFor(() => consumer.delivered.length === 5, 'first lines');
     consumer.block();
     await w.write(flows(5, 5)); // read, but held by the blocked output
@@ -143,10 +123,10 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('truncate_live: truncated and rewritten shorter: from 0, new generation, registry follows', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     await writeFile(live, flows(0, 10));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer);
+    const { tailer } = await fx.start(consumer);
     await waitFor(() => consumer.delivered.length === 10, '10 lines');
     // rewritten in place, then cut to the new length: the file is never empty in between (a scan
     // in an empty moment takes the other path, tested below)
@@ -167,15 +147,15 @@ describe('tailer under rotation and truncation', () => {
     await waitFor(() => tailer.entries()[0].ackedOffset === Buffer.byteLength(rewritten), 'acked');
     await waitFor(() => tailer.stats.registry_writes_total > 0, 'flush');
     await sleepMs(50);
-    const reg = await readRegistry(dir);
+    const reg = await readRegistry(fx.dir);
     assert.equal(reg?.entries[0].offset, Buffer.byteLength(rewritten));
   });
 
   it('truncate_live through an empty file: the lines written after are read from 0, once, none lost', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     await writeFile(live, flows(0, 10));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer);
+    const { tailer } = await fx.start(consumer);
     await waitFor(() => consumer.delivered.length === 10, '10 lines');
     await truncate(live, 0);
     await tailer.scanNow(); // a scan sees the empty file
@@ -193,10 +173,10 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('truncate_blocked_output: truncated while the output blocks; old acks leave the new offset alone', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     await writeFile(live, flows(0, 3));
     const consumer = new Consumer('manual');
-    const { tailer } = await start(consumer);
+    const { tailer } = await fx.start(consumer);
     await waitFor(() => consumer.delivered.length === 3, 'first lines');
     consumer.block();
     await appendFile(live, flows(3, 3));
@@ -226,15 +206,15 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('inode_reuse: a new file on a reused inode is read from 0', async (t) => {
-    const a = join(logs, 'a.log');
+    const a = join(fx.logs, 'a.log');
     await writeFile(a, flows(0, 20));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { closeOnEof: true });
+    const { tailer } = await fx.start(consumer, { closeOnEof: true });
     await waitFor(() => consumer.delivered.length === 20, 'a read');
     await waitFor(() => tailer.openReaders === 0, 'reader closed');
     const { ino } = await stat(a);
     await unlink(a);
-    const reused = await createOnInode(ino, join(logs, 'b.log'), flows(1000, 25, 'reuse'));
+    const reused = await createOnInode(ino, join(fx.logs, 'b.log'), flows(1000, 25, 'reuse'));
     if (!reused) {
       t.skip(
         'the filesystem did not hand the freed inode out again within 2000 creations (ext4 holds recently deleted inodes back); the in-memory variant in tailer-memory.test.ts covers reuse deterministically',
@@ -247,15 +227,15 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('inode_reuse with native identity: the marker check catches it', async (t) => {
-    const a = join(logs, 'a.log');
+    const a = join(fx.logs, 'a.log');
     await writeFile(a, flows(0, 20));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { closeOnEof: true, fileIdentity: 'native' });
+    const { tailer } = await fx.start(consumer, { closeOnEof: true, fileIdentity: 'native' });
     await waitFor(() => consumer.delivered.length === 20, 'a read');
     await waitFor(() => tailer.openReaders === 0, 'reader closed');
     const { ino } = await stat(a);
     await unlink(a);
-    const reused = await createOnInode(ino, join(logs, 'b.log'), flows(1000, 25, 'reuse'));
+    const reused = await createOnInode(ino, join(fx.logs, 'b.log'), flows(1000, 25, 'reuse'));
     if (!reused) {
       t.skip(
         'the filesystem did not hand the freed inode out again within 2000 creations (ext4 holds recently deleted inodes back); the in-memory variant in tailer-memory.test.ts covers reuse deterministically',
@@ -267,10 +247,10 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('delete_and_recreate: same path, new content: from 0, old entry cleaned', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     await writeFile(live, flows(0, 5));
     const consumer = new Consumer();
-    const { tailer } = await start(consumer, { closeRemoved: true });
+    const { tailer } = await fx.start(consumer, { closeRemoved: true });
     await waitFor(() => consumer.delivered.length === 5, 'first file');
     const oldKey = tailer.entries()[0].key;
     await unlink(live);
@@ -282,11 +262,11 @@ describe('tailer under rotation and truncation', () => {
   });
 
   it('rotated_unterminated_tail: not shipped; WARN and counter when the entry is cleaned', async () => {
-    const live = join(logs, 'goflow2.log');
+    const live = join(fx.logs, 'goflow2.log');
     const partial = flow(3).slice(0, -1); // "{…" never gets its newline
     await writeFile(live, `${flows(0, 3)}${flow(3)}`);
     const consumer = new Consumer();
-    const { tailer, logs: lines } = await start(consumer, { ...ROTATED(logs), closeInactiveMs: 200 });
+    const { tailer, logs: lines } = await fx.start(consumer, { ...ROTATED(fx.logs), closeInactiveMs: 200 });
     await waitFor(() => consumer.delivered.length === 3, '3 lines');
     await rename(live, `${live}.1`);
     await writeFile(live, flows(10, 1, 'n'));
