@@ -26,30 +26,10 @@
  * dropped silently; a file whose first bytes are no known header is returned whole, so the decoder
  * reports the error.
  */
+import { legacyRecordSize } from '../decoder/legacy.ts';
 
 /** Header size per export version; also the set of versions a packet may start with. */
 const HEADER_SIZE: Readonly<Record<number, number>> = { 1: 16, 5: 24, 6: 24, 7: 24, 8: 28, 9: 20, 10: 16 };
-
-/** Fixed record size per version for v1-v7. */
-const RECORD_SIZE: Readonly<Record<number, number>> = { 1: 48, 5: 48, 6: 52, 7: 52 };
-
-/** v8 record size per aggregation scheme (NETFLOW.md 1.3 table). */
-const V8_RECORD_SIZE: Readonly<Record<number, number>> = {
-  1: 28,
-  2: 28,
-  3: 32,
-  4: 32,
-  5: 40,
-  6: 32,
-  7: 40,
-  8: 44,
-  9: 32,
-  10: 32,
-  11: 32,
-  12: 32,
-  13: 40,
-  14: 40,
-};
 
 /** Smallest header a v9 packet needs to be decoded as one. */
 const V9_HEADER_SIZE = 20;
@@ -97,12 +77,11 @@ function packetSize(data: Uint8Array, off: number): number | undefined {
       // A length shorter than the header cannot be walked past; the decoder rejects it.
       return length < header ? Number.POSITIVE_INFINITY : length;
     }
-    case 8: {
-      const record = V8_RECORD_SIZE[data[off + 22]];
+    default: {
+      // v1-v8: the record sizes of the decoder's own layouts (v8: by aggregation scheme, byte 22)
+      const record = legacyRecordSize(version, data[off + 22]);
       return record === undefined ? Number.POSITIVE_INFINITY : header + u16(data, off + 2) * record;
     }
-    default:
-      return header + u16(data, off + 2) * RECORD_SIZE[version];
   }
 }
 

@@ -193,10 +193,21 @@ function toTemplate(dictionary: Dictionary, layout: Layout): Template {
   return compileTemplate(dictionary, 0, specs, 0, false);
 }
 
-/** Record size of a v8 aggregation scheme, or undefined if the scheme is unknown. */
-export function v8RecordSize(aggregation: number): number | undefined {
-  const layout = V8_SCHEMES.get(aggregation);
-  return layout?.reduce((n, [, len]) => n + len, 0);
+const layoutSize = (layout: Layout) => layout.reduce((n, [, len]) => n + len, 0);
+const FIXED_LAYOUTS: ReadonlyMap<number, Layout> = new Map([
+  [1, V1],
+  [5, V5],
+  [6, V6],
+  [7, V7],
+]);
+
+/**
+ * Record size of a v1-v8 packet, from the layouts the decoder reads: by version, and for v8 by
+ * aggregation scheme. Undefined for another version or an unknown scheme.
+ */
+export function legacyRecordSize(version: number, aggregation: number): number | undefined {
+  const layout = version === 8 ? V8_SCHEMES.get(aggregation) : FIXED_LAYOUTS.get(version);
+  return layout === undefined ? undefined : layoutSize(layout);
 }
 
 /** The pseudo-templates of one dictionary, compiled once. */

@@ -180,11 +180,6 @@ export class Session {
     }
     return removed;
   }
-
-  /** Snapshot of the templates (for persistence and inspection). */
-  listTemplates(): Template[] {
-    return [...this.templates.values()].map((e) => e.template);
-  }
 }
 
 export class SessionTable {
@@ -225,10 +220,6 @@ export class SessionTable {
     this.sessions.set(key, session);
     this.stats.sessionsCreated++;
     return session;
-  }
-
-  getOrCreate(key: string, sequence = 0): Session {
-    return this.get(key) ?? this.create(key, sequence);
   }
 
   sweep(): void {

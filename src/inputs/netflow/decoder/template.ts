@@ -96,19 +96,6 @@ export function compileTemplate(
   };
 }
 
-/** Two templates describe the same layout (re-announcements are frequent and change nothing). */
-export function sameLayout(a: Template, b: Template): boolean {
-  if (a.isOptions !== b.isOptions || a.scopeCount !== b.scopeCount || a.fields.length !== b.fields.length) {
-    return false;
-  }
-  for (let i = 0; i < a.fields.length; i++) {
-    const x = a.fields[i];
-    const y = b.fields[i];
-    if (x.pen !== y.pen || x.id !== y.id || x.length !== y.length) return false;
-  }
-  return true;
-}
-
 /**
  * Reads fields [from, to) of one record at `offset` into `into`; returns the offset after the
  * record, or -1 when the record is cut short by the end of the set.
