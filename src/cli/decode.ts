@@ -142,8 +142,8 @@ export async function decode(options: DecodeOptions): Promise<number> {
           file === '-'
             ? stdinDocuments(goflow2Options, logSummary)
             : decodeLogFile(file, goflow2Options, logSummary);
-        for await (const { doc } of docs) {
-          buffered.push(`${JSON.stringify(doc)}\n`);
+        for await (const { json } of docs) {
+          buffered.push(`${json}\n`);
           if (buffered.length >= 512 && !(await flush())) break files;
         }
         if (!(await flush())) break;

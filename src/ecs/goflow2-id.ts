@@ -13,9 +13,12 @@
  * The 0x00 separators cannot occur in the id, a hex fingerprint or the decimals, so the fields
  * cannot run into each other. 20 bytes give 27 characters, no padding.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-const SEPARATOR = Buffer.of(0);
+const SEPARATOR = '\x00';
+const DIGEST_BYTES = 32;
+/** Reused input of the outer digest: the position fields, then the line's digest. */
+let scratch = Buffer.allocUnsafe(1024);
 
 export function documentId(
   inputId: string,
@@ -24,18 +27,13 @@ export function documentId(
   part: number,
   lineBytes: Uint8Array | string,
 ): string {
-  const lineDigest = createHash('sha256').update(lineBytes).digest();
-  return createHash('sha256')
-    .update(inputId)
-    .update(SEPARATOR)
-    .update(fingerprint)
-    .update(SEPARATOR)
-    .update(String(offset))
-    .update(SEPARATOR)
-    .update(String(part))
-    .update(SEPARATOR)
-    .update(lineDigest)
-    .digest()
-    .subarray(0, 20)
-    .toString('base64url');
+  // one-shot digests: a fraction of the cost of Hash objects for inputs this short
+  const lineDigest = hash('sha256', lineBytes, 'buffer');
+  const position = `${inputId}${SEPARATOR}${fingerprint}${SEPARATOR}${offset}${SEPARATOR}${part}${SEPARATOR}`;
+  const needed = Buffer.byteLength(position) + DIGEST_BYTES;
+  if (needed > scratch.length) scratch = Buffer.allocUnsafe(needed * 2);
+  const written = scratch.write(position);
+  lineDigest.copy(scratch, written);
+  const digest = hash('sha256', scratch.subarray(0, written + DIGEST_BYTES), 'buffer');
+  return digest.toString('base64url', 0, 20);
 }

@@ -28,6 +28,7 @@ import type { Clock } from '../pipeline/clock.ts';
 import type { EcsDocument } from '../pipeline/event.ts';
 import { ConfigError } from '../util/errors.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
+import { type DirectLayout, DirectMapper } from './goflow2-direct.ts';
 import {
   exactInteger,
   isFloatLiteral,
@@ -37,7 +38,7 @@ import {
   parseJson,
   scanJson,
 } from './goflow2-json.ts';
-import { parseIp } from './ip.ts';
+import { isInetAddress } from './ip.ts';
 
 export const GOFLOW2_DATASET = 'goflow2.sflow';
 /** ECS version stamped at step 4 (the 0.2.0 fixtures have 8.16.0; 0.6.0 and later 8.17.0). */
@@ -61,15 +62,33 @@ export interface LineMeta {
 }
 
 /** One document made from a line. */
-export interface Goflow2Document {
-  /** Plain JSON data for `JSON.stringify`; integers beyond 2^53 are `JSON.rawJSON` values. */
-  readonly doc: EcsDocument;
+export class Goflow2Document {
+  /** The document as JSON text, what outputs write; integers beyond 2^53 are exact. */
+  readonly json: string;
   /** Index of the object within its line (0-based); 0 for a line that was not split. */
   readonly part: number;
   /** UTF-8 byte position of the part within the line; `log.offset` = line offset + this. */
   readonly offsetDelta: number;
   /** Tag of the pipeline step that failed; the document then carries `error.message`. */
   readonly failedTag: string | undefined;
+  #doc: EcsDocument | undefined;
+
+  constructor(json: string, part = 0, offsetDelta = 0, failedTag?: string, doc?: EcsDocument) {
+    this.json = json;
+    this.part = part;
+    this.offsetDelta = offsetDelta;
+    this.failedTag = failedTag;
+    this.#doc = doc;
+  }
+
+  /**
+   * The document as data (parsed from {@link json} on first use when the fast path made it):
+   * integers beyond 2^53 are `JSON.rawJSON` values.
+   */
+  get doc(): EcsDocument {
+    this.#doc ??= parseJson(this.json) as EcsDocument;
+    return this.#doc;
+  }
 }
 
 /** Counters, read by the input for its metrics. */
@@ -80,6 +99,8 @@ export interface Goflow2Stats {
   overflow: number;
   /** Lines of several concatenated objects that were split (2.6.3). */
   splitLines: number;
+  /** Lines written by the direct path (goflow2-direct.ts) rather than step by step. */
+  directLines: number;
 }
 
 /** The agent-side `agent.*` fields; `agent.type` is always `flowship`. */
@@ -117,6 +138,11 @@ export interface Goflow2NormalizerOptions {
   /** Filebeat's common `fields` option: added under `fields`, or at the root with `fieldsUnderRoot`. */
   readonly fields?: Readonly<Record<string, unknown>>;
   readonly fieldsUnderRoot?: boolean;
+  /**
+   * Write lines in GoFlow2's usual shape straight to JSON (goflow2-direct.ts); default true. The
+   * documents are the same either way: false runs every line through the steps (tests compare).
+   */
+  readonly directPath?: boolean;
 }
 
 type Rec = Record<string, unknown>;
@@ -174,6 +200,16 @@ const UNUSED_KEYS = [
   'sampler_address',
   'bytes',
 ];
+
+/** `log.file.*` of a filestream line, or undefined when the line comes with none. */
+function logFile(meta: LineMeta): Rec | undefined {
+  const file: Rec = {};
+  if (meta.path !== undefined) file.path = meta.path;
+  if (meta.device_id !== undefined) file.device_id = meta.device_id;
+  if (meta.inode !== undefined) file.inode = meta.inode;
+  if (meta.fingerprint !== undefined) file.fingerprint = meta.fingerprint;
+  return Object.keys(file).length > 0 ? file : undefined;
+}
 
 /** The pipeline's `x != null && x != ''` (Painless: `0` and `[]` are present). */
 function present(value: unknown): boolean {
@@ -344,19 +380,6 @@ function convertToString(value: unknown, holder: Rec, key: string, tag: string, 
   });
 }
 
-/**
- * Elasticsearch's `InetAddresses.isInetAddress` (Guava's rules, as `parseIp`): IPv6 may carry a
- * `%zone`, ignored, but not when it ends in a dotted quad; IPv4 may not.
- */
-function isInetAddress(text: string): boolean {
-  const percent = text.indexOf('%');
-  const address = percent >= 0 ? text.slice(0, percent) : text;
-  const ip = parseIp(address);
-  if (ip === undefined) return false;
-  if (!address.includes(':')) return percent < 0; // IPv4
-  return percent < 0 || !address.includes('.');
-}
-
 /** Steps 18, 20: `convert` to ip validates only (a list element by element); the text is kept. */
 function validateIp(value: unknown, holder: Rec, key: string, tag: string): void {
   const values = Array.isArray(value) ? value : [value];
@@ -458,7 +481,7 @@ class EventTimezone {
 
 export class Goflow2Normalizer {
   /** Counters since construction. */
-  readonly stats: Goflow2Stats = { failures: {}, overflow: 0, splitLines: 0 };
+  readonly stats: Goflow2Stats = { failures: {}, overflow: 0, splitLines: 0, directLines: 0 };
 
   private readonly tags: readonly string[];
   private readonly split: boolean;
@@ -469,6 +492,11 @@ export class Goflow2Normalizer {
   private readonly agent: Readonly<Rec> | undefined;
   private readonly host: Readonly<Rec> | undefined;
   private readonly commonFields: CommonFields | undefined;
+  /** The fast path, unless common fields merge into the root (then every line takes the steps). */
+  private readonly direct: DirectMapper | undefined;
+  private readonly layout: DirectLayout;
+  private headMemo: (LineMeta & { readonly text: string; readonly hasLog: boolean }) | undefined;
+  private eventMemo: { readonly timezone: string | undefined; readonly text: string } | undefined;
 
   constructor(options: Goflow2NormalizerOptions = {}) {
     const {
@@ -484,6 +512,7 @@ export class Goflow2Normalizer {
       hostname = osHostname(),
       fields,
       fieldsUnderRoot = false,
+      directPath = true,
     } = options;
     this.commonFields = commonFields(fields, fieldsUnderRoot);
     const allTags =
@@ -507,6 +536,16 @@ export class Goflow2Normalizer {
     }
     // the `forwarded` tag says the events describe other hosts: no host.* (Filebeat convention)
     this.host = allTags.includes('forwarded') ? undefined : Object.freeze({ name: hostname });
+    this.direct = directPath && !this.commonFields?.underRoot ? new DirectMapper() : undefined;
+    let ecsAgentHost = `,"ecs":${JSON.stringify({ version: GOFLOW2_ECS_VERSION })}`;
+    if (this.agent !== undefined) ecsAgentHost += `,"agent":${JSON.stringify(this.agent)}`;
+    if (this.host !== undefined) ecsAgentHost += `,"host":${JSON.stringify(this.host)}`;
+    this.layout = {
+      dataStream: `,"data_stream":${JSON.stringify(this.dataStream)}`,
+      preserveOriginal: this.tags.includes(PRESERVE_ORIGINAL_EVENT),
+      ecsAgentHost,
+      fields: this.commonFields === undefined ? '' : `,"fields":${JSON.stringify(this.commonFields.fields)}`,
+    };
   }
 
   /**
@@ -515,16 +554,71 @@ export class Goflow2Normalizer {
    * pipeline failures become failure documents, counted in {@link stats}.
    */
   map(line: string, meta: LineMeta): Goflow2Document[] {
-    const out = this.mapLine(line, meta);
-    if (this.commonFields !== undefined) for (const { doc } of out) applyCommonFields(doc, this.commonFields);
-    return out;
-  }
-
-  private mapLine(line: string, meta: LineMeta): Goflow2Document[] {
     if (line.length === 0) return [];
     const now = this.clock.now();
-    const readTime = new Date(now).toISOString();
     const timezone = this.timezone?.at(now);
+    if (this.direct !== undefined) {
+      const json = this.direct.map(line, this.layout, this.head(meta), this.eventHead(timezone));
+      if (json !== undefined) {
+        this.stats.directLines++;
+        return [new Goflow2Document(json)];
+      }
+    }
+    return this.mapLine(line, meta, now, timezone);
+  }
+
+  /**
+   * The agent fields between `@timestamp` and `data_stream` (tags, input, log) as JSON text, for
+   * the direct path; the file part is kept while the file stays the same.
+   */
+  private head(meta: LineMeta): string {
+    const memo = this.headMemo;
+    if (
+      memo === undefined ||
+      memo.input !== meta.input ||
+      memo.path !== meta.path ||
+      memo.device_id !== meta.device_id ||
+      memo.inode !== meta.inode ||
+      memo.fingerprint !== meta.fingerprint
+    ) {
+      let text = `"tags":${JSON.stringify(this.tags)},"input":{"type":"${meta.input}"}`;
+      let hasLog = false;
+      if (meta.input === 'filestream') {
+        const file = logFile(meta);
+        if (file !== undefined) {
+          text += `,"log":{"file":${JSON.stringify(file)}`;
+          hasLog = true;
+        }
+      }
+      this.headMemo = { ...meta, text, hasLog };
+    }
+    const { text, hasLog } = this.headMemo!;
+    if (meta.input !== 'filestream' || meta.offset === undefined) return hasLog ? `${text}}` : text;
+    return hasLog ? `${text},"offset":${meta.offset}}` : `${text},"log":{"offset":${meta.offset}}`;
+  }
+
+  /**
+   * For the direct path: from `data_stream` to the event fields of steps 1 to 3, which change
+   * only with the time zone's offset.
+   */
+  private eventHead(timezone: string | undefined): string {
+    if (this.eventMemo === undefined || this.eventMemo.timezone !== timezone) {
+      const zone = timezone === undefined ? '' : `,"timezone":${JSON.stringify(timezone)}`;
+      const text = `${this.layout.dataStream},"event":{"dataset":"${GOFLOW2_DATASET}"${zone},"kind":"event","category":["network"],"type":["connection"]`;
+      // one flat string, so that each document's text is a short rope
+      this.eventMemo = { timezone, text: Buffer.from(text).toString() };
+    }
+    return this.eventMemo.text;
+  }
+
+  /** The step-by-step pipeline, for every line the direct path does not take. */
+  private mapLine(
+    line: string,
+    meta: LineMeta,
+    now: number,
+    timezone: string | undefined,
+  ): Goflow2Document[] {
+    const readTime = new Date(now).toISOString();
     const scan = scanJson(line);
     const spans = scan.spans;
     const out: Goflow2Document[] = [];
@@ -587,7 +681,8 @@ export class Goflow2Normalizer {
         type: err.processor,
       };
     }
-    return { doc, part: message.part, offsetDelta: message.offsetDelta, failedTag };
+    applyCommonFields(doc, this.commonFields);
+    return new Goflow2Document(JSON.stringify(doc), message.part, message.offsetDelta, failedTag, doc);
   }
 
   /** What Elastic Agent sends: the raw text in `message` and its own fields (2.1, 2.7). */
@@ -600,13 +695,9 @@ export class Goflow2Normalizer {
   ): Rec {
     const doc: Rec = { '@timestamp': readTime, message: text, tags: this.tags, input: { type: meta.input } };
     if (meta.input === 'filestream') {
-      const file: Rec = {};
-      if (meta.path !== undefined) file.path = meta.path;
-      if (meta.device_id !== undefined) file.device_id = meta.device_id;
-      if (meta.inode !== undefined) file.inode = meta.inode;
-      if (meta.fingerprint !== undefined) file.fingerprint = meta.fingerprint;
       const log: Rec = {};
-      if (Object.keys(file).length > 0) log.file = file;
+      const file = logFile(meta);
+      if (file !== undefined) log.file = file;
       if (meta.offset !== undefined) log.offset = meta.offset + offsetDelta;
       if (Object.keys(log).length > 0) doc.log = log;
     }

@@ -274,3 +274,20 @@ export function formatExporterAddress(ip: string, port: number): string {
   const host = normalizeRemoteAddress(ip);
   return host.indexOf(':') < 0 ? `${host}:${port}` : `[${host}]:${port}`;
 }
+
+/**
+ * Elasticsearch's `InetAddresses.isInetAddress` (Guava's rules, as `parseIp`): IPv6 may carry a
+ * `%zone`, ignored, but not when it ends in a dotted quad; IPv4 may not.
+ */
+export function isInetAddress(text: string): boolean {
+  const percent = text.indexOf('%');
+  const address = percent >= 0 ? text.slice(0, percent) : text;
+  if (!address.includes(':')) {
+    // IPv4, parsed into scratch space: this runs for every GoFlow2 address
+    return percent < 0 && address.includes('.') && parseIPv4Into(address, 0, address.length, IPV4_SCRATCH, 0);
+  }
+  if (parseIp(address) === undefined) return false;
+  return percent < 0 || !address.includes('.');
+}
+
+const IPV4_SCRATCH = new Uint8Array(4);

@@ -9,7 +9,7 @@
  * without bound in this process.
  */
 import type { Writable } from 'node:stream';
-import type { Event } from '../pipeline/event.ts';
+import { type Event, eventDocument, eventJson } from '../pipeline/event.ts';
 import type { BatchResult, ItemResult, Output } from './output.ts';
 import { errorText, uniformResult } from './output.ts';
 
@@ -50,7 +50,8 @@ export class ConsoleOutput implements Output {
     for (let i = 0; i < batch.length; i++) {
       try {
         // No replacer: JSON.rawJSON values and Dates serialise themselves.
-        text += `${JSON.stringify(batch[i].doc, null, this.#indent)}\n`;
+        const event = batch[i];
+        text += `${this.#indent === undefined ? eventJson(event) : JSON.stringify(eventDocument(event), null, this.#indent)}\n`;
         written.push(i);
       } catch (err) {
         results[i] = { status: 'dead', error: `cannot serialise document: ${errorText(err)}` };

@@ -33,7 +33,7 @@ import { chmod, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../monitoring/logger.ts';
 import type { Clock } from '../pipeline/clock.ts';
-import type { Event } from '../pipeline/event.ts';
+import { type Event, eventJson } from '../pipeline/event.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { BatchResult, ItemResult, Output } from './output.ts';
 import { errorText, uniformResult } from './output.ts';
@@ -180,7 +180,7 @@ export class FileOutput implements Output {
         let line: string;
         try {
           // No replacer: JSON.rawJSON values and Dates serialise themselves.
-          line = `${JSON.stringify(batch[i].doc)}\n`;
+          line = `${eventJson(batch[i])}\n`;
         } catch (err) {
           results[i] = { status: 'dead', error: `cannot serialise document: ${errorText(err)}` };
           continue;

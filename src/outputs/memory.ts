@@ -4,7 +4,7 @@
  * batches until released (`hold`/`release`), which is how tests create backpressure and
  * in-flight batches at will.
  */
-import type { Event } from '../pipeline/event.ts';
+import { type EcsDocument, type Event, eventDocument } from '../pipeline/event.ts';
 import type { BatchResult, ItemResult, ItemStatus, Output } from './output.ts';
 import { uniformResult } from './output.ts';
 
@@ -48,8 +48,8 @@ export class MemoryOutput implements Output {
   }
 
   /** The documents delivered `ok`, in order: what a test usually asserts on. */
-  get docs(): Array<Event['doc']> {
-    return this.events.map((e) => e.doc);
+  get docs(): EcsDocument[] {
+    return this.events.map(eventDocument);
   }
 
   /** Number of `send` calls that have started. */

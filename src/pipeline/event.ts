@@ -12,12 +12,47 @@ export interface AckHandle {
 }
 
 export interface Event {
-  /** The final ECS document. */
-  doc: EcsDocument;
+  /** The final ECS document as data; absent when the normalizer wrote {@link json} directly. */
+  doc?: EcsDocument;
+  /** The final ECS document as JSON text (the goflow2 mapper writes it directly); outputs use it as is. */
+  json?: string;
   /** Data stream dataset: `netflow.log` or `goflow2.sflow`; selects the target data stream. */
   dataset: string;
-  /** Deterministic document id where one is stable across replays (file identity + offset). */
-  id?: string;
+  /**
+   * Deterministic document id where one is stable across replays (file identity + offset), or
+   * the function computing it: a digest per line is only worth its cost to an output that sends
+   * ids (Elasticsearch). Read it with {@link eventId}.
+   */
+  id?: string | (() => string);
   /** Present for inputs that need to know when the event is safely delivered (file offsets). */
   ack?: AckHandle;
+}
+
+/** The event's document id, computed on first use and then kept. */
+export function eventId(event: Event): string | undefined {
+  if (typeof event.id === 'function') event.id = event.id();
+  return event.id;
+}
+
+/** The event's document as JSON text: {@link Event.json}, or `doc` serialised. */
+export function eventJson(event: Event): string {
+  return event.json ?? JSON.stringify(event.doc ?? null);
+}
+
+/**
+ * The event's document as data: `doc`, or {@link Event.json} parsed with integers beyond 2^53
+ * kept exact (`JSON.rawJSON`), so that serialising it again gives the same text.
+ */
+export function eventDocument(event: Event): EcsDocument {
+  if (event.doc !== undefined) return event.doc;
+  return JSON.parse(event.json ?? 'null', exactIntegers) as EcsDocument;
+}
+
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  return typeof value === 'number' &&
+    !Number.isSafeInteger(value) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+    ? JSON.rawJSON(context.source)
+    : value;
 }

@@ -27,7 +27,7 @@ import type { ItemResult, Output } from '../outputs/output.ts';
 import { errorText } from '../outputs/output.ts';
 import type { Clock } from './clock.ts';
 import { sleep, systemClock } from './clock.ts';
-import type { Event } from './event.ts';
+import { type Event, eventId } from './event.ts';
 import type { MemoryQueue } from './memory-queue.ts';
 
 export interface PipelineOptions {
@@ -264,7 +264,7 @@ export class Pipeline {
             .warning('event rejected by the output for good', {
               output: this.#output.name,
               dataset: event.dataset,
-              id: event.id,
+              id: eventId(event),
               reason: r.error,
             });
           this.#ack(event);

@@ -140,7 +140,7 @@ describe('pipeline fixture: elastic/integrations goflow2 0.2.0, data stream sflo
     }
     assert.deepEqual(offsets, [0, 317, 631, 940, 1253, 1566, 1884, 2195, 2506, 2819, 3112, 3315]);
     assert.equal(offset, log.length);
-    assert.deepEqual(n.stats, { failures: {}, overflow: 0, splitLines: 0 });
+    assert.deepEqual(n.stats, { failures: {}, overflow: 0, splitLines: 0, directLines: lines.length });
   });
 
   it('sample_event.json is expected[0], and line 1 maps to it', () => {

@@ -6,7 +6,7 @@ import { isSettled, makeEvents } from '../pipeline/helpers.ts';
 describe('MemoryOutput', () => {
   test('records delivered events and counts attempts per event', async () => {
     const out = new MemoryOutput({
-      decide: (e, attempt) => (e.doc.n === 1 && attempt === 1 ? 'retry' : 'ok'),
+      decide: (e, attempt) => (e.doc?.n === 1 && attempt === 1 ? 'retry' : 'ok'),
     });
     const events = makeEvents(3);
     const r1 = await out.send(events);

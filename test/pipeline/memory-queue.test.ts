@@ -6,7 +6,7 @@ import type { Event } from '../../src/pipeline/event.ts';
 import { MemoryQueue } from '../../src/pipeline/memory-queue.ts';
 import { isSettled, makeEvent, makeEvents } from './helpers.ts';
 
-const ns = (batch: Event[]): unknown[] => batch.map((e) => e.doc.n);
+const ns = (batch: Event[]): unknown[] => batch.map((e) => e.doc?.n);
 
 describe('MemoryQueue', () => {
   test('hands events out oldest first and keeps the gauges', async () => {

@@ -36,7 +36,7 @@ describe('Pipeline', () => {
   test('delivers batches by size and acknowledges ok and dead events exactly once', async () => {
     const clock = new ManualClock();
     const queue = new MemoryQueue({ maxEvents: 100, clock });
-    const output = new MemoryOutput({ decide: (e) => ((e.doc.n as number) % 5 === 4 ? 'dead' : 'ok') });
+    const output = new MemoryOutput({ decide: (e) => ((e.doc?.n as number) % 5 === 4 ? 'dead' : 'ok') });
     const acks = new Map<number, number>();
     for (const e of makeEvents(10, acks)) await queue.publish(e);
     const pipeline = new Pipeline({ queue, output, batchSize: 4, flushIntervalMs: 1000, clock });
@@ -114,7 +114,7 @@ describe('Pipeline', () => {
     const clock = new ManualClock();
     const queue = new MemoryQueue({ maxEvents: 100, clock });
     const output = new MemoryOutput({
-      decide: (e, attempt) => ((e.doc.n as number) % 2 === 1 && attempt === 1 ? 'retry' : 'ok'),
+      decide: (e, attempt) => ((e.doc?.n as number) % 2 === 1 && attempt === 1 ? 'retry' : 'ok'),
     });
     const acks = new Map<number, number>();
     for (const e of makeEvents(6, acks)) await queue.publish(e);
@@ -124,7 +124,7 @@ describe('Pipeline', () => {
     assert.equal(acks.size, 3);
     await clock.advance(500); // random 0: pause = init / 2
     assert.deepEqual(
-      output.batches.map((b) => b.map((e) => e.doc.n)),
+      output.batches.map((b) => b.map((e) => e.doc?.n)),
       [
         [0, 1, 2, 3, 4, 5],
         [1, 3, 5],
@@ -279,7 +279,7 @@ describe('Pipeline', () => {
     const clock = new ManualClock();
     const registry = new MetricsRegistry();
     const queue = new MemoryQueue({ maxEvents: 3, clock });
-    const output = new MemoryOutput({ decide: (e) => (e.doc.n === 1 ? 'dead' : 'ok') });
+    const output = new MemoryOutput({ decide: (e) => (e.doc?.n === 1 ? 'dead' : 'ok') });
     for (const e of makeEvents(3)) await queue.publish(e);
     assert.equal(queue.tryPublish(makeEvents(1)[0]), false);
     const pipeline = new Pipeline({ queue, output, batchSize: 3, clock, metrics: registry });

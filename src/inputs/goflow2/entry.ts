@@ -15,6 +15,9 @@ export interface Entry {
   path: string;
   dev: bigint;
   ino: bigint;
+  /** `dev` and `ino` in decimal (`log.file.device_id`, `log.file.inode`), kept with them. */
+  devText: string;
+  inoText: string;
   /** `<dev>:<ino>` of the file the entry follows. */
   inode: string;
   birthtimeMs: number | undefined;
@@ -73,6 +76,8 @@ export function newEntry(
     path: init.path,
     dev: init.dev,
     ino: init.ino,
+    devText: init.dev.toString(),
+    inoText: init.ino.toString(),
     inode: `${init.dev}:${init.ino}`,
     birthtimeMs: init.birthtimeMs,
     size: init.size,

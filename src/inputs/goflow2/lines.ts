@@ -13,7 +13,7 @@
  * - Each range carries the up to 32 bytes before its end: the offset marker's input (§6).
  */
 import { isUtf8 } from 'node:buffer';
-import { tailAfter } from './identity.ts';
+import { MARKER_BYTES, tailAfter } from './identity.ts';
 
 interface RangeBase {
   /** File offset of the line's first byte (NULs and BOM included): `log.offset`. */
@@ -119,8 +119,7 @@ export class LineSplitter {
         break;
       }
       const end = base + newline + 1;
-      const tail = tailAfter(this.#tail, chunk.subarray(0, newline + 1));
-      out.push(this.#complete(chunk.subarray(i, newline), end, tail));
+      out.push(this.#complete(chunk, i, newline, end, this.#tailAt(chunk, newline + 1)));
       this.#lineStart = end;
       this.#nul = 0;
       this.#pieces = [];
@@ -150,33 +149,60 @@ export class LineSplitter {
     }
   }
 
-  #complete(last: Buffer, end: number, tail: Buffer): SplitRange {
+  /** The up to 32 bytes before `chunk[at]`, copied (the line's marker input). */
+  #tailAt(chunk: Buffer, at: number): Buffer {
+    if (at < MARKER_BYTES) return tailAfter(this.#tail, chunk.subarray(0, at));
+    const tail = Buffer.allocUnsafe(MARKER_BYTES);
+    chunk.copy(tail, 0, at - MARKER_BYTES, at);
+    return tail;
+  }
+
+  /** The line ending at `chunk[to]` (its `\n`), whose last piece starts at `chunk[from]`. */
+  #complete(chunk: Buffer, from: number, to: number, end: number, tail: Buffer): SplitRange {
     const start = this.#lineStart;
     const nulBytes = this.#nul;
     if (this.#skipping) {
-      return { kind: 'too_long', start, end, tail, nulBytes, length: this.#skipLength + last.length };
+      return { kind: 'too_long', start, end, tail, nulBytes, length: this.#skipLength + to - from };
     }
-    let content = this.#pieceLength === 0 ? last : Buffer.concat([...this.#pieces, last]);
+    // the content as [first, last) of `bytes`: the chunk itself unless earlier pieces are held
+    let bytes = chunk;
+    let first = from;
+    let last = to;
+    if (this.#pieceLength > 0) {
+      bytes = Buffer.concat([...this.#pieces, chunk.subarray(from, to)]);
+      first = 0;
+      last = bytes.length;
+    }
     let skip = 0;
-    if (content.length > 0 && content[content.length - 1] === 0x0d) content = content.subarray(0, -1);
-    if (start === 0 && nulBytes === 0 && content.subarray(0, 3).equals(BOM)) {
-      content = content.subarray(3);
+    if (last > first && bytes[last - 1] === 0x0d) last--;
+    if (
+      start === 0 &&
+      nulBytes === 0 &&
+      last - first >= 3 &&
+      bytes[first] === BOM[0] &&
+      bytes[first + 1] === BOM[1] &&
+      bytes[first + 2] === BOM[2]
+    ) {
+      first += 3;
       skip = 3;
     }
-    if (content.length > this.#maxBytes) {
+    const length = last - first;
+    if (length > this.#maxBytes) {
       return { kind: 'too_long', start, end, tail, nulBytes, length: end - 1 - start - nulBytes };
     }
-    if (content.length === 0) return { kind: 'empty', start, end, tail, nulBytes };
-    const invalidUtf8 = !isUtf8(content);
+    if (length === 0) return { kind: 'empty', start, end, tail, nulBytes };
+    const text = bytes.toString('utf8', first, last);
+    // U+FFFD in the text is either written as such (valid) or a replacement: only then look closer
+    const invalidUtf8 = text.includes('\ufffd') && !isUtf8(bytes.subarray(first, last));
     return {
       kind: 'line',
       start,
       end,
       tail,
       nulBytes,
-      text: content.toString('utf8'),
+      text,
       textOffset: start + nulBytes + skip,
-      bytes: content.length,
+      bytes: length,
       invalidUtf8,
     };
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Goflow2Document, Goflow2Normalizer, LineMeta } from '../../ecs/goflow2.ts';
+import type { Goflow2Normalizer, LineMeta } from '../../ecs/goflow2.ts';
 import { documentId } from '../../ecs/goflow2-id.ts';
 import { FlowshipError } from '../../util/errors.ts';
 import { fingerprintOf, nativeIdentity } from './identity.ts';
@@ -29,7 +29,11 @@ export interface OfflineLogSummary {
   partialTailBytes: number;
 }
 
-export interface OfflineLogDocument extends Goflow2Document {
+export interface OfflineLogDocument {
+  /** The document as `run` ships it (JSON text). */
+  readonly json: string;
+  /** Index of the object within its line (split lines). */
+  readonly part: number;
   /** The id `run` gives the document; undefined while the file has no identity yet (TAILER.md §3). */
   readonly id: string | undefined;
 }
@@ -91,7 +95,7 @@ function* mapLines(
     const { meta, id } = source(range);
     for (const part of options.normalizer.map(range.text, meta)) {
       summary.documents++;
-      yield { ...part, id: id(part.part) };
+      yield { json: part.json, part: part.part, id: id(part.part) };
     }
   }
   return consumed;

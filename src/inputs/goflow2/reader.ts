@@ -73,6 +73,8 @@ export class Reader {
   #undelivered = 0;
   #lastLineMs: number;
   #atEof = false;
+  /** The next chunk's read, issued while the current chunk's lines are delivered. */
+  #readAhead: Promise<number> | undefined;
 
   constructor(host: ReaderHost, entry: Entry, handle: FileHandlePort) {
     this.#host = host;
@@ -100,11 +102,6 @@ export class Reader {
   /** Bytes of an unterminated line held at end of file (0 when not at end of file). */
   get heldAtEof(): number {
     return this.#atEof ? this.#splitter.held : 0;
-  }
-
-  /** A line was read (resets the inactivity clock). */
-  touched(): void {
-    this.#lastLineMs = this.#host.clock.now();
   }
 
   /** Stops at the next step; never touches the entry afterwards. Idempotent. */
@@ -149,16 +146,14 @@ export class Reader {
       const buffer = Buffer.allocUnsafe(VERIFY_BYTES + options.bufferSize);
       let backoff = options.backoffInitMs;
       let turn = 0;
+      const readAt = (position: number, verify: Buffer): Promise<number> =>
+        this.#handle.read(buffer, 0, verify.length + options.bufferSize, position - verify.length);
       while (!this.closed) {
         await this.#host.capacity();
         if (this.closed) break;
         const position = this.#splitter.position;
-        const got = await this.#handle.read(
-          buffer,
-          0,
-          seen.length + options.bufferSize,
-          position - seen.length,
-        );
+        const got = await (this.#readAhead ?? readAt(position, seen));
+        this.#readAhead = undefined;
         if (this.closed) break;
         if (got < seen.length) {
           this.#stop('truncated');
@@ -174,12 +169,19 @@ export class Reader {
           const fresh = got - seen.length;
           const ranges = this.#splitter.push(buffer.subarray(seen.length, got));
           seen = Buffer.from(buffer.subarray(Math.max(0, got - VERIFY_BYTES), got));
+          // A full chunk: the file likely has more. The lines hold copies of their bytes, so the
+          // buffer is free: the next read runs on the thread pool while these are delivered.
+          if (fresh === options.bufferSize) this.#readAhead = readAt(this.#splitter.position, seen);
           this.#undelivered = ranges.length;
+          let lines = 0;
           for (const range of ranges) {
+            if (range.kind === 'line') lines++;
             await this.#host.deliver(this, range);
             this.#undelivered--;
             if (this.closed) break;
           }
+          // lines reset the inactivity clock (close.on_state_change.inactive)
+          if (lines > 0) this.#lastLineMs = clock.now();
           if (this.closed) break;
           turn += fresh;
           if (turn >= TURN_BYTES) {
@@ -222,6 +224,8 @@ export class Reader {
       }
     } finally {
       this.#wake = undefined;
+      await this.#readAhead?.catch(() => 0);
+      this.#readAhead = undefined;
       await this.#handle.close().catch(() => {});
     }
   }

@@ -118,8 +118,8 @@ export class Goflow2StdinInput implements Input {
     try {
       for await (const line of pipeLines(this.stream, messageMaxBytes, onTooLong)) {
         this.stats.lines_total++;
-        for (const { doc } of normalizer.map(line, { input: 'stdin' })) {
-          await sink.publish({ doc, dataset: GOFLOW2_DATASET });
+        for (const { json } of normalizer.map(line, { input: 'stdin' })) {
+          await sink.publish({ json, dataset: GOFLOW2_DATASET });
           this.stats.documents_total++;
         }
       }

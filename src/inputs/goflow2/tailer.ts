@@ -20,6 +20,7 @@ import { type Logger, silentLogger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import { type Clock, sleep, systemClock, type TimerHandle } from '../../pipeline/clock.ts';
 import type { AckHandle } from '../../pipeline/event.ts';
+import type { TrackedRange } from './ack-tracker.ts';
 import {
   type Entry,
   entryFromRegistry,
@@ -37,7 +38,7 @@ import {
   nativeIdentity,
   readMarkerBytes,
 } from './identity.ts';
-import type { SplitRange } from './lines.ts';
+import type { LineRange, SplitRange } from './lines.ts';
 import {
   type ResolvedTailerOptions,
   resolveTailerOptions,
@@ -250,8 +251,8 @@ export class Tailer implements ReaderHost {
       key: e.key,
       fp: e.fp,
       path: e.path,
-      dev: e.dev.toString(),
-      ino: e.ino.toString(),
+      dev: e.devText,
+      ino: e.inoText,
       generation: e.tracker.generation,
       ackedOffset: e.tracker.acked,
       readOffset: e.readOffset,
@@ -612,6 +613,8 @@ export class Tailer implements ReaderHost {
     if (e.inode !== c.inode) {
       e.dev = stat.dev;
       e.ino = stat.ino;
+      e.devText = stat.dev.toString();
+      e.inoText = stat.ino.toString();
       e.inode = c.inode;
       changed = true;
     }
@@ -837,54 +840,14 @@ export class Tailer implements ReaderHost {
       this.#advance(e);
       return;
     }
-    reader.touched();
     stats.lines_total++;
     if (range.invalidUtf8) stats.invalid_utf8_lines_total++;
     const tracked = e.tracker.push(range.start, range.end, range.tail, 1);
-    let decided = false;
-    let settled = false;
-    const line: TailedLine = {
-      text: range.text,
-      bytes: range.bytes,
-      path: e.path,
-      offset: range.start,
-      textOffset: range.textOffset,
-      end: range.end,
-      entryKey: e.key,
-      fingerprint: e.fp,
-      dev: e.dev.toString(),
-      ino: e.ino.toString(),
-      generation: tracked.generation,
-      invalidUtf8: range.invalidUtf8,
-      acks: (parts: number): AckHandle[] => {
-        if (decided || settled)
-          throw new TypeError('TailedLine.acks() must be called once, before onLine settles');
-        if (!Number.isInteger(parts) || parts < 0)
-          throw new RangeError(`parts must be an integer >= 0, got ${parts}`);
-        decided = true;
-        if (parts === 0) {
-          if (e.tracker.ack(tracked)) this.#advance(e);
-          return [];
-        }
-        tracked.pending = tracked.generation === e.tracker.generation ? parts : 0;
-        const handles: AckHandle[] = [];
-        for (let i = 0; i < parts; i++) {
-          let acked = false;
-          handles.push({
-            ack: () => {
-              if (acked) return;
-              acked = true;
-              if (e.tracker.ack(tracked)) this.#advance(e);
-            },
-          });
-        }
-        return handles;
-      },
-    };
+    const line = new DeliveredLine(range, e, tracked, () => this.#advance(e));
     try {
       await this.#onLine(line);
     } catch (err) {
-      settled = true;
+      line.settled = true;
       stats.consumer_errors_total++;
       this.#logger
         .rateLimited(`consumer:${this.id}`, 60_000)
@@ -896,8 +859,8 @@ export class Tailer implements ReaderHost {
         });
       return;
     }
-    settled = true;
-    if (!decided && e.tracker.ack(tracked)) this.#advance(e);
+    line.settled = true;
+    if (!line.decided && e.tracker.ack(tracked)) this.#advance(e);
   }
 
   #advance(e: Entry): void {
@@ -1069,5 +1032,89 @@ export class Tailer implements ReaderHost {
       (t) => t.waitingFiles,
     );
     gauge('flowship_goflow2_in_flight_bytes', 'Bytes read and not yet acknowledged.', (t) => t.inFlightBytes);
+  }
+}
+
+/**
+ * A line handed to the consumer (TailedLine), with its acknowledgement handles: a class rather
+ * than closures, as one is made per line.
+ */
+class DeliveredLine implements TailedLine {
+  readonly text: string;
+  readonly bytes: number;
+  readonly path: string;
+  readonly offset: number;
+  readonly textOffset: number;
+  readonly end: number;
+  readonly entryKey: string;
+  readonly fingerprint: string;
+  readonly dev: string;
+  readonly ino: string;
+  readonly generation: number;
+  readonly invalidUtf8: boolean;
+  /** `acks()` was called. */
+  decided = false;
+  /** The consumer's promise settled: `acks()` may no longer be called. */
+  settled = false;
+  readonly #entry: Entry;
+  readonly #tracked: TrackedRange;
+  readonly #advance: () => void;
+
+  constructor(range: LineRange, e: Entry, tracked: TrackedRange, advance: () => void) {
+    this.text = range.text;
+    this.bytes = range.bytes;
+    this.path = e.path;
+    this.offset = range.start;
+    this.textOffset = range.textOffset;
+    this.end = range.end;
+    this.entryKey = e.key;
+    this.fingerprint = e.fp;
+    this.dev = e.devText;
+    this.ino = e.inoText;
+    this.generation = tracked.generation;
+    this.invalidUtf8 = range.invalidUtf8;
+    this.#entry = e;
+    this.#tracked = tracked;
+    this.#advance = advance;
+  }
+
+  acks(parts: number): AckHandle[] {
+    if (this.decided || this.settled) {
+      throw new TypeError('TailedLine.acks() must be called once, before onLine settles');
+    }
+    if (!Number.isInteger(parts) || parts < 0)
+      throw new RangeError(`parts must be an integer >= 0, got ${parts}`);
+    this.decided = true;
+    const tracker = this.#entry.tracker;
+    if (parts === 0) {
+      if (tracker.ack(this.#tracked)) this.#advance();
+      return [];
+    }
+    // a range of an older generation is already gone from the tracker: its acks change nothing
+    this.#tracked.pending = this.#tracked.generation === tracker.generation ? parts : 0;
+    const handles: AckHandle[] = [];
+    for (let i = 0; i < parts; i++) handles.push(new PartAck(this));
+    return handles;
+  }
+
+  /** One part acknowledged (PartAck calls it once). */
+  partDone(): void {
+    if (this.#entry.tracker.ack(this.#tracked)) this.#advance();
+  }
+}
+
+/** The acknowledgement of one document of a line; acking twice counts once. */
+class PartAck implements AckHandle {
+  #line: DeliveredLine | undefined;
+
+  constructor(line: DeliveredLine) {
+    this.#line = line;
+  }
+
+  ack(): void {
+    const line = this.#line;
+    if (line === undefined) return;
+    this.#line = undefined;
+    line.partDone();
   }
 }
