@@ -120,6 +120,11 @@ function valuePattern(first: number): string {
   return INTEGER_RE;
 }
 
+/** Whether a key is an array index (`0` to `4294967294`), which JavaScript objects order first. */
+function isArrayIndex(name: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(name) && Number(name) < 4294967295;
+}
+
 /** Whether `text` holds a control character (invalid unescaped in JSON). */
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
@@ -189,9 +194,17 @@ function memberKeys(line: string): { keys: string[]; kinds: number[] } | undefin
     const close = line.indexOf('"', pos + 1);
     if (close < 0 || line.charCodeAt(close + 1) !== COLON) return undefined;
     const name = line.slice(pos + 1, close);
-    // Jackson rejects duplicates; `__proto__` is an own key to JSON.parse but not to `{}` literals
-    if (names.has(name) || name === '__proto__' || name.includes('\\') || hasControlCharacter(name))
+    // Jackson rejects duplicates; `__proto__` is an own key to JSON.parse but not to `{}` literals;
+    // array-index keys ("0", "17") come first in a parsed object, so the steps reorder them
+    if (
+      names.has(name) ||
+      name === '__proto__' ||
+      isArrayIndex(name) ||
+      name.includes('\\') ||
+      hasControlCharacter(name)
+    ) {
       return undefined;
+    }
     names.add(name);
     keys.push(line.slice(pos, close + 2));
     pos = close + 2;

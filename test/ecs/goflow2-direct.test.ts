@@ -93,6 +93,9 @@ const KEYS = [
   'goflow2',
   'x',
   'a"b',
+  '0',
+  '17',
+  '4294967295',
 ];
 
 /** `{"k":v,...}` into its member texts (the base lines are flat, with scalar arrays only). */

@@ -171,7 +171,11 @@ export class Reader {
           seen = Buffer.from(buffer.subarray(Math.max(0, got - VERIFY_BYTES), got));
           // A full chunk: the file likely has more. The lines hold copies of their bytes, so the
           // buffer is free: the next read runs on the thread pool while these are delivered.
-          if (fresh === options.bufferSize) this.#readAhead = readAt(this.#splitter.position, seen);
+          if (fresh === options.bufferSize) {
+            const ahead = readAt(this.#splitter.position, seen);
+            ahead.catch(() => {}); // handled where it is awaited (read error, or ignored once closed)
+            this.#readAhead = ahead;
+          }
           this.#undelivered = ranges.length;
           let lines = 0;
           for (const range of ranges) {
