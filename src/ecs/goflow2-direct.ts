@@ -30,8 +30,6 @@ import { isInetAddress } from './ip.ts';
 
 /** What does not change from line to line: the document's fixed parts, already serialised. */
 export interface DirectLayout {
-  /** `,"data_stream":{…}` (the caller puts it in `eventHead`). */
-  readonly dataStream: string;
   /** Whether `event.original` stays (the `preserve_original_event` tag). */
   readonly preserveOriginal: boolean;
   /** `,"ecs":{…}`, then `,"agent":{…}` and `,"host":{…}` when configured. */

@@ -541,7 +541,6 @@ export class Goflow2Normalizer {
     if (this.agent !== undefined) ecsAgentHost += `,"agent":${JSON.stringify(this.agent)}`;
     if (this.host !== undefined) ecsAgentHost += `,"host":${JSON.stringify(this.host)}`;
     this.layout = {
-      dataStream: `,"data_stream":${JSON.stringify(this.dataStream)}`,
       preserveOriginal: this.tags.includes(PRESERVE_ORIGINAL_EVENT),
       ecsAgentHost,
       fields: this.commonFields === undefined ? '' : `,"fields":${JSON.stringify(this.commonFields.fields)}`,
@@ -604,7 +603,7 @@ export class Goflow2Normalizer {
   private eventHead(timezone: string | undefined): string {
     if (this.eventMemo === undefined || this.eventMemo.timezone !== timezone) {
       const zone = timezone === undefined ? '' : `,"timezone":${JSON.stringify(timezone)}`;
-      const text = `${this.layout.dataStream},"event":{"dataset":"${GOFLOW2_DATASET}"${zone},"kind":"event","category":["network"],"type":["connection"]`;
+      const text = `,"data_stream":${JSON.stringify(this.dataStream)},"event":{"dataset":"${GOFLOW2_DATASET}"${zone},"kind":"event","category":["network"],"type":["connection"]`;
       // one flat string, so that each document's text is a short rope
       this.eventMemo = { timezone, text: Buffer.from(text).toString() };
     }
