@@ -14,8 +14,12 @@ Commands:
   run [-c FILE] [-E key=value ...]       start the configured inputs and output (until SIGINT/SIGTERM)
   decode FILE... [--exporter IP:PORT] [--format ndjson] [-c FILE] [-E key=value ...]
                                          decode pcap/pcapng/.dat captures into ECS documents (NDJSON)
+  setup [--overwrite] [-c FILE] [-E key=value ...]
+                                         install the index templates into Elasticsearch
   test config [-c FILE] [-E key=value ...]
                                          validate the configuration
+  test output [-c FILE] [-E key=value ...]
+                                         connect to the output and report what was found
   version                                print the version
 
 Options:
@@ -71,11 +75,27 @@ async function dispatch(argv: string[]): Promise<number> {
         strict: true,
       });
       if (values.help) break;
+      if (positionals.length === 1 && positionals[0] === 'output') {
+        const { testOutput } = await import('./test-output.ts');
+        return testOutput({ configFile: values.config, overrides: values.E });
+      }
       if (positionals[0] !== 'config' || positionals.length !== 1) {
-        throw usageError(`unknown test '${positionals.join(' ')}' (try: flowship test config)`);
+        throw usageError(
+          `unknown test '${positionals.join(' ')}' (try: flowship test config, flowship test output)`,
+        );
       }
       const { testConfig } = await import('./test-config.ts');
       return testConfig({ configFile: values.config, overrides: values.E });
+    }
+    case 'setup': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { ...COMMON, overwrite: { type: 'boolean', default: false } },
+        strict: true,
+      });
+      if (values.help) break;
+      const { setup } = await import('./setup.ts');
+      return setup({ configFile: values.config, overrides: values.E, overwrite: values.overwrite });
     }
     case undefined:
       process.stderr.write(USAGE);

@@ -17,9 +17,10 @@ import type { Output } from '../outputs/output.ts';
 import { MemoryQueue } from '../pipeline/memory-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { FlowshipError } from '../util/errors.ts';
+import { buildElasticsearchOutput, elasticsearchPipelineOptions } from './elasticsearch.ts';
 import { buildGoflow2Input } from './goflow2.ts';
 import { buildNetflowParts } from './netflow.ts';
-import { checkRunnable, elasticsearchUnavailable } from './runnable.ts';
+import { checkRunnable } from './runnable.ts';
 
 /** How long a shutdown may spend draining the queue into the output. */
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -31,7 +32,7 @@ export interface RunOptions {
   readonly stopSignal?: Promise<string>;
 }
 
-function buildOutput(config: Config, logger: Logger): Output {
+function buildOutput(config: Config, logger: Logger, metrics: MetricsRegistry): Output {
   const out = config.output;
   switch (out.type) {
     case 'file':
@@ -39,7 +40,7 @@ function buildOutput(config: Config, logger: Logger): Output {
     case 'console':
       return new ConsoleOutput({ pretty: out.pretty });
     case 'elasticsearch':
-      throw elasticsearchUnavailable(); // checkRunnable stopped it earlier
+      return buildElasticsearchOutput(config, out, logger.child('output.elasticsearch'), metrics);
   }
 }
 
@@ -124,12 +125,13 @@ export async function run(options: RunOptions): Promise<number> {
 
   const metrics = new MetricsRegistry();
   const queue = new MemoryQueue({ maxEvents: config.queue.mem.events });
-  const output = buildOutput(config, logger);
+  const output = buildOutput(config, logger, metrics);
   const pipeline = new Pipeline({
     queue,
     output,
     batchSize: Math.max(1, config.queue.mem.flush.min_events),
     flushIntervalMs: config.queue.mem.flush.timeout,
+    ...(config.output.type === 'elasticsearch' ? elasticsearchPipelineOptions(config, config.output) : {}),
     metrics,
     logger: logger.child('pipeline'),
   });

@@ -3,16 +3,12 @@
  * `test config` reports exactly what `run` would.
  */
 import type { Config } from '../config/schema.ts';
-import { FlowshipError } from '../util/errors.ts';
+import { clientOptions } from '../outputs/elasticsearch/connection.ts';
 
-export function elasticsearchUnavailable(): FlowshipError {
-  return new FlowshipError(
-    'FLOWSHIP_CONFIG',
-    'output.elasticsearch is not available in this version of flowship; use output.file or output.console',
-  );
-}
-
-/** Throws a `FlowshipError` (`FLOWSHIP_CONFIG`) for a setting this version of `run` cannot honour. */
+/**
+ * Throws a `FlowshipError` (`FLOWSHIP_CONFIG`) for a setting this version of `run` cannot honour:
+ * for Elasticsearch, a certificate authority file that cannot be read.
+ */
 export function checkRunnable(config: Config): void {
-  if (config.output.type === 'elasticsearch') throw elasticsearchUnavailable();
+  if (config.output.type === 'elasticsearch') clientOptions(config.output);
 }

@@ -25,7 +25,7 @@
 
 import { hostname as osHostname } from 'node:os';
 import type { Clock } from '../pipeline/clock.ts';
-import type { EcsDocument } from '../pipeline/event.ts';
+import type { DataStream, EcsDocument } from '../pipeline/event.ts';
 import { ConfigError } from '../util/errors.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
 import { type DirectLayout, DirectMapper } from './goflow2-direct.ts';
@@ -488,7 +488,8 @@ export class Goflow2Normalizer {
   private readonly pipelineName: string;
   private readonly clock: Pick<Clock, 'now'>;
   private readonly timezone: EventTimezone | undefined;
-  private readonly dataStream: Readonly<Rec>;
+  /** `data_stream` of every document: `{dataset, namespace, type}`. */
+  readonly dataStream: Readonly<DataStream>;
   private readonly agent: Readonly<Rec> | undefined;
   private readonly host: Readonly<Rec> | undefined;
   private readonly commonFields: CommonFields | undefined;

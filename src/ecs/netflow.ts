@@ -14,7 +14,7 @@ import type {
   OptionsRecord,
   RawJson,
 } from '../inputs/netflow/decoder/types.ts';
-import type { EcsDocument } from '../pipeline/event.ts';
+import type { DataStream, EcsDocument } from '../pipeline/event.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
 import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
@@ -106,7 +106,8 @@ interface Endpoint {
 export class NetflowNormalizer {
   private readonly networks: Networks;
   private readonly tags: readonly string[];
-  private readonly dataStream: Readonly<Record<string, string>>;
+  /** `data_stream` of every document: `{dataset, namespace, type}`. */
+  readonly dataStream: Readonly<DataStream>;
   private readonly now: () => Date;
   private readonly host: Readonly<Record<string, string>> | undefined;
   private readonly commonFields: CommonFields | undefined;

@@ -6,6 +6,13 @@
  */
 export type EcsDocument = Record<string, unknown>;
 
+/** A document's `data_stream`: it lands in `<type>-<dataset>-<namespace>`. */
+export interface DataStream {
+  readonly type: string;
+  readonly dataset: string;
+  readonly namespace: string;
+}
+
 /** Told once per event when the output has finished with it (accepted, or dead-lettered). */
 export interface AckHandle {
   ack(): void;
@@ -18,6 +25,8 @@ export interface Event {
   json?: string;
   /** Data stream dataset: `netflow.log` or `goflow2.sflow`; selects the target data stream. */
   dataset: string;
+  /** Data stream namespace (`logs-<dataset>-<namespace>`); `default` when absent. */
+  namespace?: string;
   /**
    * Deterministic document id where one is stable across replays (file identity + offset), or
    * the function computing it: a digest per line is only worth its cost to an output that sends

@@ -20,22 +20,32 @@ function configFile(name: string, text: string): string {
   return path;
 }
 
-const UNAVAILABLE =
-  /^flowship: output\.elasticsearch is not available in this version of flowship; use output\.file or output\.console\n$/;
+const UNREADABLE_CA =
+  /^flowship: output\.elasticsearch\.ssl\.certificate_authorities: cannot read \S+missing-ca\.pem: ENOENT/;
 
 describe('flowship test config', () => {
-  it('output.elasticsearch: the same problem run reports, exit 1', () => {
+  it('output.elasticsearch with a CA file that cannot be read: the same problem run reports, exit 1', () => {
     const config = configFile(
       'es.yml',
-      'flowship.inputs: [{type: netflow}]\noutput.elasticsearch:\n  hosts: ["https://localhost:9200"]\n',
+      `flowship.inputs: [{type: netflow}]\noutput.elasticsearch:\n  hosts: ["https://localhost:9200"]\n  ssl.certificate_authorities: [${join(dir, 'missing-ca.pem')}]\n`,
     );
     const tested = flowship('test', 'config', '-c', config);
     assert.equal(tested.status, 1, tested.stderr);
     assert.equal(tested.stdout, '');
-    assert.match(tested.stderr, UNAVAILABLE);
+    assert.match(tested.stderr, UNREADABLE_CA);
     const ran = flowship('run', '-c', config, '-E', `path.data=${join(dir, 'data')}`);
     assert.equal(ran.status, 1, ran.stderr);
     assert.equal(ran.stderr, tested.stderr, 'run says the same');
+  });
+
+  it('output.elasticsearch with readable settings: Config OK', () => {
+    const config = configFile(
+      'es-ok.yml',
+      'flowship.inputs: [{type: netflow}]\noutput.elasticsearch:\n  hosts: ["https://localhost:9200"]\n',
+    );
+    const r = flowship('test', 'config', '-c', config);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'Config OK\n');
   });
 
   it('a configuration run accepts: Config OK, exit 0', () => {

@@ -111,6 +111,7 @@ export class Goflow2Input implements Input {
     return {
       json,
       dataset: GOFLOW2_DATASET,
+      namespace: this.normalizer.dataStream.namespace,
       id: () => documentId(this.id, line.fingerprint, line.offset, part, line.text),
       ack,
     };

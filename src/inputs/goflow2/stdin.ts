@@ -119,7 +119,7 @@ export class Goflow2StdinInput implements Input {
       for await (const line of pipeLines(this.stream, messageMaxBytes, onTooLong)) {
         this.stats.lines_total++;
         for (const { json } of normalizer.map(line, { input: 'stdin' })) {
-          await sink.publish({ json, dataset: GOFLOW2_DATASET });
+          await sink.publish({ json, dataset: GOFLOW2_DATASET, namespace: normalizer.dataStream.namespace });
           this.stats.documents_total++;
         }
       }

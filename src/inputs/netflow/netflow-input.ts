@@ -6,7 +6,8 @@
  * Decoded documents go to the pipeline with `tryPublish`: UDP cannot wait, so a full queue counts a
  * drop instead of blocking the socket.
  */
-import type { NetflowNormalizer } from '../../ecs/netflow.ts';
+import { NETFLOW_DATASET, type NetflowNormalizer } from '../../ecs/netflow.ts';
+import { flowDocumentId } from '../../ecs/netflow-id.ts';
 import type { Logger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import { DecodeError } from '../../util/errors.ts';
@@ -179,13 +180,16 @@ export class NetflowInput implements Input {
       return;
     }
     const { normalizer, sink } = this.options;
-    for (const record of records) {
+    const namespace = normalizer.dataStream.namespace;
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index];
       if (record.type === 'netflow_flow') this.stats.flows_total++;
       // This runs from setImmediate: an exception here would end the process.
       let published: boolean;
       try {
         const doc = normalizer.normalize(record);
-        published = sink.tryPublish({ doc, dataset: 'netflow.log' });
+        const id = () => flowDocumentId(this.id, record.exporter, index);
+        published = sink.tryPublish({ doc, dataset: NETFLOW_DATASET, namespace, id });
       } catch (err) {
         this.onDecodeError(err, from, payload);
         continue;

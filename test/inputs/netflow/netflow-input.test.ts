@@ -117,6 +117,7 @@ describe('NetflowInput: decode errors', () => {
     const real = buildNetflowParts(CONFIG).normalizer;
     let normalized = 0;
     const normalizer = {
+      dataStream: real.dataStream,
       normalize: (record: Parameters<NetflowNormalizer['normalize']>[0]) => {
         if (normalized++ === 0) throw new Error('normalizer bug');
         return real.normalize(record);

@@ -1,0 +1,86 @@
+/**
+ * `output.elasticsearch` from the configuration: the connection, the dead-letter file and the
+ * output, plus the pipeline settings that belong to this output (Filebeat's `bulk_max_size`,
+ * `flush_interval`, `workers`, `backoff.*`).
+ */
+import { join } from 'node:path';
+import type { Config, ElasticsearchOutputConfig } from '../config/schema.ts';
+import type { Logger } from '../monitoring/logger.ts';
+import type { MetricsRegistry } from '../monitoring/metrics.ts';
+import { Connection, clientOptions } from '../outputs/elasticsearch/connection.ts';
+import { DeadLetterFile } from '../outputs/elasticsearch/dead-letter.ts';
+import { ElasticsearchOutput } from '../outputs/elasticsearch/output.ts';
+import { installTemplates } from '../outputs/elasticsearch/setup.ts';
+import { type IndexTemplate, indexTemplates } from '../outputs/elasticsearch/templates.ts';
+import type { PipelineOptions } from '../pipeline/pipeline.ts';
+import { buildNetflowParts } from './netflow.ts';
+
+/** Where rejected documents go when `dead_letter.path` is not set. */
+export function deadLetterPath(config: Config, out: ElasticsearchOutputConfig): string {
+  return out.dead_letter?.path ?? join(config.path.data, 'dead-letter', 'elasticsearch.ndjson');
+}
+
+/** The largest dead-letter file: rejected documents beyond it are counted and logged, not kept. */
+const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
+
+export function buildConnection(out: ElasticsearchOutputConfig): Connection {
+  return new Connection(clientOptions(out));
+}
+
+export function buildElasticsearchOutput(
+  config: Config,
+  out: ElasticsearchOutputConfig,
+  logger: Logger,
+  metrics?: MetricsRegistry,
+): ElasticsearchOutput {
+  if (out.ssl.verification_mode === 'none') {
+    logger.warning('TLS verification is off (ssl.verification_mode: none): the server is not authenticated');
+  }
+  const connection = buildConnection(out);
+  const templates = templatesFor(config);
+  return new ElasticsearchOutput({
+    connection,
+    // as Beats do with setup.template.enabled: missing or older templates go in before the first bulk
+    onConnect: async () => {
+      for (const { name, action } of await installTemplates(connection, templates)) {
+        if (action !== 'unchanged') logger.info('index template', { name, action });
+      }
+    },
+    index: out.index,
+    pipeline: out.pipeline,
+    compressionLevel: out.compression_level,
+    deadLetter: new DeadLetterFile({
+      path: deadLetterPath(config, out),
+      maxBytes: DEAD_LETTER_MAX_BYTES,
+      logger,
+    }),
+    logger,
+    metrics,
+  });
+}
+
+/** The pipeline settings `output.elasticsearch` carries. */
+export function elasticsearchPipelineOptions(
+  config: Config,
+  out: ElasticsearchOutputConfig,
+): Pick<PipelineOptions, 'batchSize' | 'flushIntervalMs' | 'workers' | 'backoffInitMs' | 'backoffMaxMs'> {
+  return {
+    // as in Filebeat, a batch never waits for more events than the memory queue holds
+    batchSize: Math.min(out.bulk_max_size, config.queue.mem.events),
+    flushIntervalMs: out.flush_interval,
+    workers: out.workers,
+    backoffInitMs: out.backoff.init,
+    backoffMaxMs: out.backoff.max,
+  };
+}
+
+/**
+ * The index templates for this configuration: the netflow one maps the fields of every netflow
+ * input's dictionary (custom definitions included), or the built-in one when there is none.
+ */
+export function templatesFor(config: Config): IndexTemplate[] {
+  const dictionaries = config.flowship.inputs.flatMap((input) =>
+    input.type === 'netflow' ? [buildNetflowParts(input).dictionary] : [],
+  );
+  return indexTemplates(dictionaries.length === 0 ? {} : { netflowDictionary: dictionaries });
+}
