@@ -3,10 +3,11 @@
  * stop the inputs, drain the queue through the output, and exit 0.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import type { Config, NetflowInputConfig } from '../config/schema.ts';
 import { Goflow2Input } from '../inputs/goflow2/goflow2-input.ts';
-import type { Input } from '../inputs/input.ts';
+import type { EventSink, Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
 import { MonitoringServer } from '../monitoring/http.ts';
 import { createLogger, type Logger } from '../monitoring/logger.ts';
@@ -14,6 +15,7 @@ import { MetricsRegistry } from '../monitoring/metrics.ts';
 import { ConsoleOutput } from '../outputs/console.ts';
 import { FileOutput } from '../outputs/file.ts';
 import type { Output } from '../outputs/output.ts';
+import { DiskSpool } from '../pipeline/disk-spool.ts';
 import { MemoryQueue } from '../pipeline/memory-queue.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { FlowshipError } from '../util/errors.ts';
@@ -46,7 +48,7 @@ function buildOutput(config: Config, logger: Logger, metrics: MetricsRegistry): 
 
 function buildNetflowInput(
   input: NetflowInputConfig,
-  queue: MemoryQueue,
+  sink: EventSink,
   logger: Logger,
   metrics: MetricsRegistry,
 ): Input {
@@ -71,18 +73,51 @@ function buildNetflowInput(
     compatibility: input.compatibility,
     dictionary,
     normalizer,
-    sink: queue,
+    sink,
     logger,
     metrics,
   });
 }
 
-function buildInputs(config: Config, queue: MemoryQueue, logger: Logger, metrics: MetricsRegistry): Input[] {
+/**
+ * The inputs; UDP ones write through the disk queue when there is one (`spool`), file inputs
+ * always go to the memory queue (their registry makes them durable already).
+ */
+function buildInputs(
+  config: Config,
+  queue: MemoryQueue,
+  spool: DiskSpool | undefined,
+  logger: Logger,
+  metrics: MetricsRegistry,
+): Input[] {
   return config.flowship.inputs.map((input) => {
     const log = logger.child(`input.${input.id}`);
     return input.type === 'netflow'
-      ? buildNetflowInput(input, queue, log, metrics)
+      ? buildNetflowInput(input, spool ?? queue, log, metrics)
       : buildGoflow2Input(input, config, queue, log, metrics);
+  });
+}
+
+/** The disk queue the netflow inputs write through, when `queue.disk` is set and one is configured. */
+async function openSpool(
+  config: Config,
+  queue: MemoryQueue,
+  logger: Logger,
+  metrics: MetricsRegistry,
+): Promise<DiskSpool | undefined> {
+  const disk = config.queue.disk;
+  if (disk === undefined) return undefined;
+  if (!config.flowship.inputs.some((input) => input.type === 'netflow')) {
+    logger.info('queue.disk is set but no netflow input uses it (file inputs keep their own registry)');
+    return undefined;
+  }
+  return DiskSpool.open({
+    path: disk.path ?? join(config.path.data, 'diskqueue'),
+    maxBytes: disk.max_size,
+    segmentBytes: disk.segment_size,
+    memoryQueue: queue,
+    logger: logger.child('queue.disk'),
+    metrics,
   });
 }
 
@@ -135,7 +170,8 @@ export async function run(options: RunOptions): Promise<number> {
     metrics,
     logger: logger.child('pipeline'),
   });
-  const inputs = buildInputs(config, queue, logger, metrics);
+  const spool = await openSpool(config, queue, logger, metrics);
+  const inputs = buildInputs(config, queue, spool, logger, metrics);
   let http: MonitoringServer | undefined;
   // Signal handlers do not keep Node alive, inputs without a socket (files) hold nothing, and
   // the waits of a shutdown use unref'd timers: a referenced timer keeps the process running
@@ -143,6 +179,7 @@ export async function run(options: RunOptions): Promise<number> {
   const keepAlive = setInterval(() => {}, 2 ** 30);
   try {
     pipeline.start();
+    spool?.start();
     for (const input of inputs) await input.start();
     if (config.http.enabled) {
       http = new MonitoringServer({
@@ -166,9 +203,13 @@ export async function run(options: RunOptions): Promise<number> {
     // shared budget), and write their registry once the acknowledgements are in
     const waiting = inputs.filter((i) => i instanceof Goflow2Input);
     await Promise.all(inputs.filter((i) => !(i instanceof Goflow2Input)).map((i) => i.stop()));
+    // the disk queue keeps what the pipeline has not taken yet for the next start; what it has
+    // taken is acknowledged into the ledger while the pipeline drains
+    await spool?.stop();
     const stops = waiting.map((i) => i.stop());
     const result = await pipeline.stop({ timeoutMs: DRAIN_TIMEOUT_MS });
     await Promise.all(stops);
+    await spool?.close();
     if (!result.drained) logger.warning('stopped before the queue was drained', { left: result.left });
     await http?.close();
     process.off('SIGHUP', onHangup);

@@ -12,7 +12,7 @@
  * plain number is in seconds. Inputs and outputs may carry `enabled: false`: they are then left
  * out (and, as in Filebeat, not validated further). Unknown keys are errors.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { validateNetworkEntry } from '../ecs/locality.ts';
 import { compileFileRegex } from '../inputs/goflow2/options.ts';
@@ -730,6 +730,47 @@ const output = section(
 ).transform((outputs) => (outputs.elasticsearch ?? outputs.file ?? outputs.console)!);
 
 // ---------------------------------------------------------------------------------------------
+// The disk queue
+
+function checkDiskQueue(value: Loose, ctx: z.RefinementCtx): void {
+  if (value.max_size === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['max_size'],
+      message: 'is required (the most bytes the queue may hold)',
+    });
+  } else if (
+    typeof value.max_size === 'number' &&
+    typeof value.segment_size === 'number' &&
+    value.segment_size > value.max_size / 2
+  ) {
+    ctx.addIssue({ code: 'custom', path: ['segment_size'], message: 'must be at most half of max_size' });
+  }
+}
+
+/**
+ * `queue.disk`: the netflow input writes through it (OUTPUT.md, "The queue"). `enabled: false`
+ * leaves it out, as if the section were absent; `path` defaults to `<path.data>/diskqueue`
+ * (resolvePaths).
+ */
+const diskQueue = z.preprocess(
+  (value) => (isDisabled(value) ? undefined : notSet(value)),
+  section(
+    {
+      enabled: withDefault(bool(), true),
+      /** Directory; resolved relative to the working directory (resolvePaths). */
+      path: optional(text(notEmpty)),
+      max_size: optional(size({ min: 1024 * 1024 })),
+      /** Default: min(64MiB, max_size / 4). */
+      segment_size: optional(size({ min: 4096 })),
+    },
+    { refine: checkDiskQueue },
+  )
+    .transform(({ enabled: _, ...disk }) => ({ ...disk, max_size: disk.max_size! }))
+    .optional(),
+);
+
+// ---------------------------------------------------------------------------------------------
 // The whole configuration
 
 export const configSchema = section(
@@ -771,6 +812,7 @@ export const configSchema = section(
           })),
           {},
         ),
+        disk: diskQueue,
       }),
       {},
     ),
@@ -798,6 +840,8 @@ export type ConsoleOutputConfig = Extract<OutputConfig, { type: 'console' }>;
 export type PathConfig = Config['path'];
 export type HttpConfig = Config['http'];
 export type MemQueueConfig = Config['queue']['mem'];
+/** `path` is always set once resolvePaths has run. */
+export type DiskQueueConfig = NonNullable<Config['queue']['disk']>;
 export type LoggingConfig = Config['logging'];
 export type LogLevel = LoggingConfig['level'];
 
@@ -812,6 +856,7 @@ export function disabledPaths(tree: unknown): (string | number)[][] {
     for (const type of Object.keys(tree.output))
       if (isDisabled(tree.output[type])) paths.push(['output', type]);
   }
+  if (isMap(tree.queue) && isDisabled(tree.queue.disk)) paths.push(['queue', 'disk']);
   const inputList = isMap(tree.flowship) ? tree.flowship.inputs : undefined;
   if (Array.isArray(inputList)) {
     for (const [index, item] of inputList.entries())
@@ -823,9 +868,18 @@ export function disabledPaths(tree: unknown): (string | number)[][] {
 /** Makes the configured paths absolute: data paths against `cwd`, input files against `configDir`. */
 export function resolvePaths(config: Config, dirs: { cwd: string; configDir: string }): Config {
   const out = config.output;
+  const data = resolve(dirs.cwd, config.path.data);
+  const disk = config.queue.disk;
   return {
     ...config,
-    path: { ...config.path, data: resolve(dirs.cwd, config.path.data) },
+    path: { ...config.path, data },
+    queue:
+      disk === undefined
+        ? config.queue
+        : {
+            ...config.queue,
+            disk: { ...disk, path: resolve(dirs.cwd, disk.path ?? join(data, 'diskqueue')) },
+          },
     flowship: {
       ...config.flowship,
       inputs: config.flowship.inputs.map((input) =>

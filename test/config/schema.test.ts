@@ -201,6 +201,43 @@ describe('loadConfig: values', () => {
     assert.equal(load(`${MINIMAL}queue.mem.events: 100\n`).queue.mem.flush.min_events, 100);
   });
 
+  it('reads queue.disk: sizes in bytes, the path under path.data by default, enabled: false leaves it out', () => {
+    assert.equal(load(MINIMAL).queue.disk, undefined);
+    assert.deepEqual(load(`${MINIMAL}queue.disk.max_size: 10GB\n`).queue.disk, {
+      path: '/srv/flowship/data/diskqueue',
+      max_size: 10_000_000_000,
+    });
+    assert.deepEqual(
+      load(
+        `${MINIMAL}path.data: /var/lib/flowship\nqueue.disk: {max_size: 512MiB, segment_size: 16MiB, path: spool}\n`,
+      ).queue.disk,
+      { path: '/srv/flowship/spool', max_size: 512 * 1024 * 1024, segment_size: 16 * 1024 * 1024 },
+    );
+    assert.equal(
+      load(`${MINIMAL}queue.disk: {max_size: 104857600}\n`).queue.disk?.max_size,
+      100 * 1024 * 1024,
+    );
+    assert.equal(
+      load(`${MINIMAL}path.data: /var/lib/flowship\nqueue.disk.max_size: 100MB\n`).queue.disk?.path,
+      '/var/lib/flowship/diskqueue',
+    );
+    assert.equal(load(`${MINIMAL}queue.disk: {enabled: false}\n`).queue.disk, undefined);
+  });
+
+  it('checks queue.disk: max_size is required, sizes are sizes, a segment fits twice', () => {
+    assert.deepEqual(problems(`${MINIMAL}queue.disk: {path: /tmp/q}\n`), [
+      'flowship.yml:4:1: queue.disk.max_size: is required (the most bytes the queue may hold)',
+    ]);
+    const [size] = problems(`${MINIMAL}queue.disk.max_size: lots\n`);
+    assert.match(size, /queue\.disk\.max_size: invalid size 'lots'/);
+    const [small] = problems(`${MINIMAL}queue.disk.max_size: 1KiB\n`);
+    assert.match(small, /queue\.disk\.max_size: must be at least 1048576 bytes/);
+    const [segment] = problems(`${MINIMAL}queue.disk: {max_size: 10MiB, segment_size: 8MiB}\n`);
+    assert.match(segment, /queue\.disk\.segment_size: must be at most half of max_size/);
+    const [unknown] = problems(`${MINIMAL}queue.disk: {max_size: 10MiB, max_bytes: 1}\n`);
+    assert.match(unknown, /queue\.disk\.max_bytes: unknown key/);
+  });
+
   it('validates internal_networks entries with the locality rules', () => {
     const config = load(
       'flowship.inputs: [{type: netflow, internal_networks: [private, 100.64.0.0/10, "2001:db8::/32", loopback]}]\noutput.console:\n',

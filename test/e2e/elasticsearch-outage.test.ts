@@ -1,0 +1,122 @@
+/**
+ * An Elasticsearch outage under load: NetFlow flows arrive over UDP and GoFlow2 lines are
+ * appended to a file while Elasticsearch is stopped for a while and started again. UDP cannot
+ * wait, so the netflow input writes through the disk queue; the file input simply stops reading.
+ * Afterwards every flow and every line is in Elasticsearch exactly once, counted by a field that
+ * is unique per flow and per line (`source.ip`).
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { type RunningElasticsearch, startElasticsearch } from '../helpers/elasticsearch.ts';
+import { countDocs, duplicateValues, numberedGoflow2Line } from '../helpers/es-checks.ts';
+import { freeTcpPort } from '../helpers/goflow2.ts';
+import { netflowV5Datagram } from '../helpers/netflow-v5.ts';
+import { eventually, freeUdpPort, type Spawned, startFlowship } from '../helpers/process.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Flows per datagram and lines per tick; one tick every TICK_MS. */
+const PER_TICK = 30;
+const TICK_MS = 20;
+
+describe('Elasticsearch outage under load', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flowship-es-outage-'));
+  let es: RunningElasticsearch | undefined;
+  let run: Spawned | undefined;
+
+  after(async () => {
+    await run?.stop('SIGKILL');
+    await es?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every flow (through the disk queue) and every line is indexed once after Elasticsearch comes back', async () => {
+    es = await startElasticsearch();
+    const port = await freeUdpPort();
+    const httpPort = await freeTcpPort();
+    const logs = join(dir, 'logs');
+    mkdirSync(logs);
+    const cfg = join(dir, 'flowship.yml');
+    writeFileSync(
+      cfg,
+      [
+        'flowship.inputs:',
+        `  - {type: netflow, id: nf, host: 127.0.0.1, port: ${port}}`,
+        `  - {type: goflow2, id: gf, paths: ["${logs}/*.log"], prospector.scanner.check_interval: 200ms, backoff: {init: 50ms, max: 200ms}}`,
+        'output.elasticsearch:',
+        `  hosts: ["${es.url}"]`,
+        '  flush_interval: 200ms',
+        '  timeout: 5s',
+        '  backoff: {init: 100ms, max: 1s}',
+        // a small memory queue: the outage fills it within a second and the spill is real
+        'queue.mem: {events: 1024, flush: {min_events: 512, timeout: 100ms}}',
+        'queue.disk: {max_size: 256MiB}',
+        `path.data: ${join(dir, 'data')}`,
+        `http: {enabled: true, host: 127.0.0.1, port: ${httpPort}}`,
+        '',
+      ].join('\n'),
+    );
+    run = startFlowship(['run', '-c', cfg]);
+    await run.waitFor(/flowship started/);
+
+    const socket = createSocket('udp4');
+    let flows = 0;
+    let lines = 0;
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        socket.send(netflowV5Datagram(flows, PER_TICK), port, '127.0.0.1');
+        flows += PER_TICK;
+        let text = '';
+        for (let i = 0; i < PER_TICK; i++) text += numberedGoflow2Line(++lines);
+        appendFileSync(join(logs, 'sflow.log'), text);
+        await sleep(TICK_MS);
+      }
+    })();
+
+    await sleep(3000);
+    const beforeOutage = await countDocs(es, 'logs-netflow.log-default');
+    assert.ok(beforeOutage > 0, 'flows are indexed before the outage');
+    await es.stop();
+    await sleep(10_000);
+    await es.restart();
+    await sleep(3000);
+    loading = false;
+    await load;
+    socket.close();
+
+    const netflowCount = await eventually(
+      async () => {
+        const n = await countDocs(es!, 'logs-netflow.log-default');
+        return n >= flows ? n : undefined;
+      },
+      120_000,
+      `${flows} flows indexed`,
+    );
+    const goflow2Count = await eventually(
+      async () => {
+        const n = await countDocs(es!, 'logs-goflow2.sflow-default');
+        return n >= lines ? n : undefined;
+      },
+      120_000,
+      `${lines} lines indexed`,
+    );
+    assert.equal(netflowCount, flows, 'every flow once');
+    assert.equal(goflow2Count, lines, 'every line once');
+    assert.deepEqual(await duplicateValues(es, 'logs-netflow.log-default', 'source.ip'), []);
+    assert.deepEqual(await duplicateValues(es, 'logs-goflow2.sflow-default', 'source.ip'), []);
+    // the output saw the outage, and every flow went through the disk queue, none dropped
+    assert.match(run.stderr(), /bulk request failed|cannot use Elasticsearch/);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(metric('flowship_diskqueue_appended_total'), flows, metrics);
+    assert.equal(metric('flowship_diskqueue_dropped_total'), 0);
+    assert.equal(metric('flowship_netflow_dropped_events_total'), 0);
+    assert.equal(await run.stop('SIGTERM'), 0, run.stderr());
+    run = undefined;
+  });
+});
