@@ -3,6 +3,7 @@
  * ran on, so numbers can be compared across commits. `BENCH_SECONDS` sets the timing per case.
  */
 import { cpus, totalmem } from 'node:os';
+import { ELASTICSEARCH_BENCH_SETUP, runElasticsearchBench } from './elasticsearch.ts';
 import { runGoflow2Bench } from './goflow2-tail.ts';
 import { runNetflowDecodeBench } from './netflow-decode.ts';
 
@@ -27,3 +28,7 @@ process.stdout.write(`## decode -> ECS -> NDJSON (netflow)\n\n${table(runNetflow
 const goflow2 = await runGoflow2Bench(seconds);
 process.stdout.write(`\n## goflow2: tail -> ECS -> NDJSON\n\n${table(goflow2.throughput)}\n`);
 process.stdout.write(`\n## goflow2: memory while following many files\n\n${table(goflow2.memory)}\n`);
+const elasticsearch = await runElasticsearchBench(seconds);
+process.stdout.write(
+  `\n## Elasticsearch output: documents/s into a local Elasticsearch\n\n${ELASTICSEARCH_BENCH_SETUP}\n\n${table(elasticsearch)}\n`,
+);

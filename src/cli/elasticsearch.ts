@@ -3,7 +3,6 @@
  * output, plus the pipeline settings that belong to this output (Filebeat's `bulk_max_size`,
  * `flush_interval`, `workers`, `backoff.*`).
  */
-import { join } from 'node:path';
 import type { Config, ElasticsearchOutputConfig } from '../config/schema.ts';
 import type { Logger } from '../monitoring/logger.ts';
 import type { MetricsRegistry } from '../monitoring/metrics.ts';
@@ -14,14 +13,6 @@ import { installTemplates } from '../outputs/elasticsearch/setup.ts';
 import { type IndexTemplate, indexTemplates } from '../outputs/elasticsearch/templates.ts';
 import type { PipelineOptions } from '../pipeline/pipeline.ts';
 import { buildNetflowParts } from './netflow.ts';
-
-/** Where rejected documents go when `dead_letter.path` is not set. */
-export function deadLetterPath(config: Config, out: ElasticsearchOutputConfig): string {
-  return out.dead_letter?.path ?? join(config.path.data, 'dead-letter', 'elasticsearch.ndjson');
-}
-
-/** The largest dead-letter file: rejected documents beyond it are counted and logged, not kept. */
-const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024;
 
 export function buildConnection(out: ElasticsearchOutputConfig): Connection {
   return new Connection(clientOptions(out));
@@ -38,22 +29,24 @@ export function buildElasticsearchOutput(
   }
   const connection = buildConnection(out);
   const templates = templatesFor(config);
+  const dead = out.dead_letter;
   return new ElasticsearchOutput({
     connection,
     // as Beats do with setup.template.enabled: missing or older templates go in before the first bulk
-    onConnect: async () => {
-      for (const { name, action } of await installTemplates(connection, templates)) {
-        if (action !== 'unchanged') logger.info('index template', { name, action });
-      }
-    },
+    onConnect: out.setup_templates
+      ? async () => {
+          for (const { name, action } of await installTemplates(connection, templates)) {
+            if (action !== 'unchanged') logger.info('index template', { name, action });
+          }
+        }
+      : undefined,
     index: out.index,
     pipeline: out.pipeline,
     compressionLevel: out.compression_level,
-    deadLetter: new DeadLetterFile({
-      path: deadLetterPath(config, out),
-      maxBytes: DEAD_LETTER_MAX_BYTES,
-      logger,
-    }),
+    deadLetter:
+      dead.enabled && dead.path !== undefined
+        ? new DeadLetterFile({ path: dead.path, maxBytes: dead.max_size, logger })
+        : undefined,
     logger,
     metrics,
   });

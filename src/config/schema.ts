@@ -672,7 +672,20 @@ const elasticsearchOutput = outputSection(
       ),
       {},
     ),
-    dead_letter: optional(section({ path: required(text(notEmpty)) })),
+    /**
+     * Documents Elasticsearch rejects for good: NDJSON with the error. `path` defaults to
+     * `<path.data>/dead-letter/elasticsearch.ndjson`; beyond `max_size` they are counted and logged only.
+     */
+    dead_letter: withDefault(
+      section({
+        enabled: withDefault(bool(), true),
+        path: optional(text(notEmpty)),
+        max_size: withDefault(size({ min: 1024 }), '256MiB'),
+      }),
+      {},
+    ),
+    /** As Beats' `setup.template.enabled`: install missing or older index templates on first contact. */
+    setup_templates: withDefault(bool(), true),
   },
   checkElasticsearch,
 );
@@ -894,8 +907,17 @@ export function resolvePaths(config: Config, dirs: { cwd: string; configDir: str
     output:
       out.type === 'file'
         ? { ...out, path: resolve(dirs.cwd, out.path) }
-        : out.type === 'elasticsearch' && out.dead_letter !== undefined
-          ? { ...out, dead_letter: { ...out.dead_letter, path: resolve(dirs.cwd, out.dead_letter.path) } }
+        : out.type === 'elasticsearch'
+          ? {
+              ...out,
+              dead_letter: {
+                ...out.dead_letter,
+                path: resolve(
+                  dirs.cwd,
+                  out.dead_letter.path ?? join(data, 'dead-letter', 'elasticsearch.ndjson'),
+                ),
+              },
+            }
           : out,
   };
 }

@@ -75,6 +75,12 @@ describe('loadConfig: defaults', () => {
       compression_level: 1,
       timeout: 90_000,
       backoff: { init: 1000, max: 60_000 },
+      dead_letter: {
+        enabled: true,
+        path: '/srv/flowship/data/dead-letter/elasticsearch.ndjson',
+        max_size: 256 * 1024 * 1024,
+      },
+      setup_templates: true,
     });
   });
 

@@ -48,7 +48,9 @@ export interface RequestOptions {
 export function hostUrl(host: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `http://${host}`;
   const url = new URL(withScheme);
-  if (url.port === '' && !/:\d+$/.test(url.host)) url.port = '9200';
+  // `url.port` is '' for a scheme's default port too (`https://h:443`): look at what was written
+  const explicitPort = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):\d+/i.test(withScheme);
+  if (url.port === '' && !explicitPort) url.port = '9200';
   return url.toString().replace(/\/$/, '');
 }
 
@@ -125,6 +127,8 @@ export class Connection {
       headers['content-type'] = 'application/json';
       params = { method, path, querystring: options.query, body: options.json };
     } else {
+      // without it the transport adds its `compatible-with=<client major>` type to bodiless requests
+      headers['content-type'] = 'application/json';
       params = { method, path, querystring: options.query };
     }
     try {
