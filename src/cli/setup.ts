@@ -5,6 +5,7 @@
  */
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { connectionErrorText } from '../outputs/elasticsearch/connection.ts';
 import { installTemplates } from '../outputs/elasticsearch/setup.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildConnection, templatesFor } from './elasticsearch.ts';

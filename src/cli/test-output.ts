@@ -13,7 +13,12 @@
 import { access, constants } from 'node:fs/promises';
 import { loadConfig } from '../config/load.ts';
 import type { Config, ElasticsearchOutputConfig } from '../config/schema.ts';
-import { checkServerVersion, hostUrl } from '../outputs/elasticsearch/connection.ts';
+import {
+  checkServerVersion,
+  connectionErrorText,
+  displayUrl,
+  hostUrl,
+} from '../outputs/elasticsearch/connection.ts';
 import { templateStates } from '../outputs/elasticsearch/setup.ts';
 import { buildConnection, templatesFor } from './elasticsearch.ts';
 
@@ -35,7 +40,7 @@ async function testElasticsearch(config: Config, out: ElasticsearchOutputConfig)
   const target =
     out.cloud.id !== undefined
       ? `cloud.id ${out.cloud.id.split(':')[0]}`
-      : (out.hosts ?? []).map(hostUrl).join(', ');
+      : (out.hosts ?? []).map(displayUrl).join(', ');
   say(`elasticsearch: ${target}`);
   const connection = buildConnection(out);
   try {
@@ -43,7 +48,7 @@ async function testElasticsearch(config: Config, out: ElasticsearchOutputConfig)
     try {
       server = await connection.probe(10_000);
     } catch (err) {
-      say(`  connection... ERROR ${(err as Error).message}`);
+      say(`  connection... ERROR ${connectionErrorText(err)}`);
       return 1;
     }
     say('  connection... OK');

@@ -626,6 +626,9 @@ function checkElasticsearch(value: Loose, ctx: z.RefinementCtx): void {
   if (value.api_key !== undefined && (value.username !== undefined || value.password !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['api_key'], message: 'cannot be combined with username/password' });
   }
+  if (typeof cloud.auth === 'string' && !cloud.auth.includes(':')) {
+    ctx.addIssue({ code: 'custom', path: ['cloud', 'auth'], message: 'must be username:password' });
+  }
   if (value.api_key !== undefined && cloud.auth !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['api_key'], message: 'cannot be combined with cloud.auth' });
   }

@@ -54,6 +54,29 @@ export function hostUrl(host: string): string {
   return url.toString().replace(/\/$/, '');
 }
 
+/** A host as it may be shown: `hostUrl`, without a `user:password@` part. */
+export function displayUrl(host: string): string {
+  const url = new URL(hostUrl(host));
+  url.username = '';
+  url.password = '';
+  return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * A failed connection in words an operator can act on: the client's message, plus what to set
+ * when it is a certificate problem or plain HTTP spoken to an HTTPS port.
+ */
+export function connectionErrorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/certificate|self[- ]signed|altnames|CERT_|unable to verify/i.test(message)) {
+    return `TLS: ${message.replace(/; if the root CA is installed locally.*$/, '')} (set output.elasticsearch.ssl.certificate_authorities to the CA that signed the server's certificate; ssl.verification_mode: certificate skips the host name check)`;
+  }
+  if (/other side closed|socket hang up|ECONNRESET/i.test(message)) {
+    return `${message} (if the server speaks HTTPS, write https:// in output.elasticsearch.hosts)`;
+  }
+  return message;
+}
+
 /** The client's options from the configuration (files such as the CAs are read here). */
 export function clientOptions(config: ElasticsearchOutputConfig): ClientOptions {
   const options: ClientOptions = {

@@ -21,10 +21,17 @@ import { gzip } from 'node:zlib';
 import type { Logger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import { type Event, eventId, eventJson } from '../../pipeline/event.ts';
+import { FlowshipError } from '../../util/errors.ts';
 import type { BatchResult, ItemResult, Output } from '../output.ts';
 import { errorText, uniformResult } from '../output.ts';
 import { BulkEncoder, type BulkResponse, classifyItems, type ItemOutcome, indexSelector } from './bulk.ts';
-import { authMessage, type Connection, checkServerVersion, type ServerInfo } from './connection.ts';
+import {
+  authMessage,
+  type Connection,
+  checkServerVersion,
+  connectionErrorText,
+  type ServerInfo,
+} from './connection.ts';
 import type { DeadLetter, DeadLetterFile } from './dead-letter.ts';
 
 const gzipAsync = promisify(gzip);
@@ -156,10 +163,9 @@ export class ElasticsearchOutput implements Output {
     } catch (err) {
       this.stats.requestFailures++;
       this.stats.retried += batch.length;
-      this.#logger
-        ?.rateLimited('es-connect', 10_000)
-        .error('cannot use Elasticsearch', { error: errorText(err) });
-      return uniformResult(batch.length, 'retry', errorText(err));
+      const text = err instanceof FlowshipError ? err.message : connectionErrorText(err);
+      this.#logger?.rateLimited('es-connect', 10_000).error('cannot use Elasticsearch', { error: text });
+      return uniformResult(batch.length, 'retry', text);
     }
     const results: ItemResult[] = [];
     const dead: DeadLetter[] = [];
@@ -244,7 +250,7 @@ export class ElasticsearchOutput implements Output {
         gzipped: typeof payload !== 'string',
       });
     } catch (err) {
-      return this.#requestFailed(events.length, errorText(err));
+      return this.#requestFailed(events.length, connectionErrorText(err));
     }
     if (reply.status === 200) return classifyItems(reply.body as BulkResponse, events.length);
     if (reply.status === 413) {

@@ -22,6 +22,8 @@ import {
   Connection,
   checkServerVersion,
   clientOptions,
+  connectionErrorText,
+  displayUrl,
   hostUrl,
 } from '../../../src/outputs/elasticsearch/connection.ts';
 import { DeadLetterFile } from '../../../src/outputs/elasticsearch/dead-letter.ts';
@@ -205,6 +207,37 @@ describe('hostUrl', () => {
     assert.equal(hostUrl('https://es.example:443'), 'https://es.example');
     assert.equal(hostUrl('http://es.example:80'), 'http://es.example');
     assert.equal(hostUrl('es.example:80'), 'http://es.example');
+  });
+});
+
+describe('what is shown of a host and of a failed connection', () => {
+  it('a host is shown without its user:password', () => {
+    assert.equal(displayUrl('https://elastic:s3cret@es.example:9243'), 'https://es.example:9243');
+    assert.equal(displayUrl('es.example'), 'http://es.example:9200');
+  });
+
+  it('a certificate problem names the settings to change, without Node hints', () => {
+    const text = connectionErrorText(
+      new Error(
+        'unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca',
+      ),
+    );
+    assert.match(
+      text,
+      /^TLS: unable to verify the first certificate \(set output\.elasticsearch\.ssl\.certificate_authorities/,
+    );
+    assert.doesNotMatch(text, /use-system-ca/);
+  });
+
+  it('plain HTTP to an HTTPS port suggests https://', () => {
+    assert.match(
+      connectionErrorText(new Error('other side closed')),
+      /write https:\/\/ in output\.elasticsearch\.hosts/,
+    );
+    assert.equal(
+      connectionErrorText(new Error('connect ECONNREFUSED 127.0.0.1:9200')),
+      'connect ECONNREFUSED 127.0.0.1:9200',
+    );
   });
 });
 
