@@ -187,14 +187,14 @@ export class Connection {
       version = root.body.version.number;
       clusterName = root.body.cluster_name;
     } else if (root.status === 401 || root.status === 403) {
-      throw new FlowshipError('FLOWSHIP_OUTPUT', authMessage(root));
+      throw new FlowshipError('FLOWSHIP_OUTPUT', probeAuthMessage(root));
     } else {
       const nodes = await this.request<{
         cluster_name?: string;
         nodes?: Record<string, { version?: string }>;
       }>('GET', '/_nodes/_local', { query: { filter_path: 'cluster_name,nodes.*.version' }, timeoutMs });
       if (nodes.status === 401 || nodes.status === 403)
-        throw new FlowshipError('FLOWSHIP_OUTPUT', authMessage(nodes));
+        throw new FlowshipError('FLOWSHIP_OUTPUT', probeAuthMessage(nodes));
       version = Object.values(nodes.body?.nodes ?? {})[0]?.version;
       clusterName = nodes.body?.cluster_name;
       if (nodes.status !== 200 || version === undefined) {
@@ -221,6 +221,14 @@ export function checkServerVersion(info: ServerInfo): void {
       `Elasticsearch ${info.version} is not supported: flowship works with Elasticsearch 8.x and 9.x clusters`,
     );
   }
+}
+
+/** A refused version probe: a 403 names the privilege it takes, as Beats require it too. */
+function probeAuthMessage(reply: Reply): string {
+  const text = authMessage(reply);
+  return reply.status === 403
+    ? `${text} (reading the cluster's version takes the \`monitor\` cluster privilege)`
+    : text;
 }
 
 /** A 401/403 in words, with the server's reason but never a credential. */
