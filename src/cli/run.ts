@@ -170,8 +170,17 @@ export async function run(options: RunOptions): Promise<number> {
     metrics,
     logger: logger.child('pipeline'),
   });
-  const spool = await openSpool(config, queue, logger, metrics);
-  const inputs = buildInputs(config, queue, spool, logger, metrics);
+  let spool: DiskSpool | undefined;
+  let inputs: Input[];
+  try {
+    spool = await openSpool(config, queue, logger, metrics);
+    inputs = buildInputs(config, queue, spool, logger, metrics);
+  } catch (err) {
+    // nothing ran yet: release what was opened (the output's connections, the disk queue)
+    await spool?.close();
+    await output.close();
+    throw err;
+  }
   let http: MonitoringServer | undefined;
   // Signal handlers do not keep Node alive, inputs without a socket (files) hold nothing, and
   // the waits of a shutdown use unref'd timers: a referenced timer keeps the process running

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { connectionErrorText } from '../outputs/elasticsearch/connection.ts';
+import { checkServerVersion, connectionErrorText } from '../outputs/elasticsearch/connection.ts';
 import { installTemplates } from '../outputs/elasticsearch/setup.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildConnection, templatesFor } from './elasticsearch.ts';
@@ -32,6 +32,7 @@ export async function setup(options: SetupOptions): Promise<number> {
   const connection = buildConnection(out);
   try {
     const server = await connection.probe();
+    checkServerVersion(server);
     process.stdout.write(`Elasticsearch ${server.version}\n`);
     const done = await installTemplates(connection, templatesFor(config), { overwrite: options.overwrite });
     for (const { name, action } of done) {
@@ -47,7 +48,7 @@ export async function setup(options: SetupOptions): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof FlowshipError) throw err;
-    throw new FlowshipError('FLOWSHIP_OUTPUT', `cannot reach Elasticsearch: ${(err as Error).message}`, {
+    throw new FlowshipError('FLOWSHIP_OUTPUT', `cannot reach Elasticsearch: ${connectionErrorText(err)}`, {
       cause: err,
     });
   } finally {

@@ -7,7 +7,7 @@
  * drop instead of blocking the socket.
  */
 import { NETFLOW_DATASET, type NetflowNormalizer } from '../../ecs/netflow.ts';
-import { flowDocumentId } from '../../ecs/netflow-id.ts';
+import { datagramDigest, flowDocumentId } from '../../ecs/netflow-id.ts';
 import type { Logger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import { DecodeError } from '../../util/errors.ts';
@@ -181,6 +181,13 @@ export class NetflowInput implements Input {
     }
     const { normalizer, sink } = this.options;
     const namespace = normalizer.dataStream.namespace;
+    // one digest per datagram, and only if an output asks for ids (the payload is this
+    // datagram's own buffer: the socket hands out a new one per message)
+    let digest: string | undefined;
+    const digestOnce = () => {
+      digest ??= datagramDigest(payload);
+      return digest;
+    };
     for (let index = 0; index < records.length; index++) {
       const record = records[index];
       if (record.type === 'netflow_flow') this.stats.flows_total++;
@@ -188,7 +195,7 @@ export class NetflowInput implements Input {
       let published: boolean;
       try {
         const doc = normalizer.normalize(record);
-        const id = () => flowDocumentId(this.id, record.exporter, index);
+        const id = () => flowDocumentId(this.id, from.address, digestOnce(), index);
         published = sink.tryPublish({ doc, dataset: NETFLOW_DATASET, namespace, id });
       } catch (err) {
         this.onDecodeError(err, from, payload);

@@ -109,26 +109,45 @@ export function itemErrorText(error: BulkItemError | string | undefined, status:
  * One outcome per event from a bulk response. A response without items for every event (it
  * cannot happen with a healthy cluster) leaves the missing ones to `retry`.
  */
-export function classifyItems(response: BulkResponse, count: number): ItemOutcome[] {
-  const items = response.items ?? [];
+export function classifyItems(response: BulkResponse | null | undefined, count: number): ItemOutcome[] {
+  const items =
+    response !== null && typeof response === 'object' && Array.isArray(response.items) ? response.items : [];
   const outcomes: ItemOutcome[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const entry = items[i];
-    const item = entry === undefined ? undefined : (entry.create ?? entry.index ?? Object.values(entry)[0]);
-    const status = item?.status ?? 0;
+    const item =
+      entry !== null && typeof entry === 'object'
+        ? (entry.create ?? entry.index ?? Object.values(entry)[0])
+        : undefined;
+    const status =
+      item !== null && typeof item === 'object' && typeof item.status === 'number' ? item.status : 0;
     if (status === 0) {
       outcomes[i] = { status: 'retry', httpStatus: 0, error: 'no result for this item in the bulk response' };
       continue;
     }
-    const status_ = verdict(status);
+    const error = item?.error;
+    const status_ = itemVerdict(status, error);
     if (status_ === 'ok') {
       outcomes[i] =
         status === 409
           ? { status: 'ok', httpStatus: 409, duplicate: true }
           : { status: 'ok', httpStatus: status };
     } else {
-      outcomes[i] = { status: status_, httpStatus: status, error: itemErrorText(item?.error, status) };
+      outcomes[i] = { status: status_, httpStatus: status, error: itemErrorText(error, status) };
     }
   }
   return outcomes;
+}
+
+/**
+ * The verdict for one item: {@link verdict}, except that what is wrong with the setup rather
+ * than with the document (a 401/403 on the item: the credentials may not write this index; a
+ * 404 `index_not_found_exception`: a plain index that does not exist) is retried, not
+ * dead-lettered: otherwise every document would go to the dead-letter file until it is full.
+ */
+function itemVerdict(status: number, error: BulkItemError | string | undefined): ItemResult['status'] {
+  if (status === 401 || status === 403) return 'retry';
+  if (status === 404 && typeof error === 'object' && error?.type === 'index_not_found_exception')
+    return 'retry';
+  return verdict(status);
 }

@@ -14,7 +14,10 @@
  * The pipeline acknowledges `ok` and `dead` and re-sends `retry` with backoff, forever: nothing
  * is acknowledged that Elasticsearch did not accept (or that is not in the dead-letter file).
  * The request helper never retries by itself. The server's version is probed before the first
- * bulk, and again after a failure, so an unsupported cluster is named in the log, not guessed at.
+ * bulk, and again after a request got no answer or a 401/403 (the cluster may have been
+ * replaced, the credentials rotated), so an unsupported cluster is named in the log, not guessed
+ * at. An event that cannot be serialised is `dead`; a dead letter that cannot be written is
+ * `retry`, so nothing is acknowledged that is neither in Elasticsearch nor in the file.
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -52,8 +55,8 @@ export interface ElasticsearchOutputOptions {
   /** Where rejected documents go; without one they are logged and counted only. */
   deadLetter?: DeadLetterFile;
   /**
-   * Runs once per successful probe, before the first bulk (`run` installs missing index
-   * templates here). A failure is logged and does not stop the output.
+   * Runs after each successful probe, before the next bulk (`run` installs missing index
+   * templates here). A failure fails the probe: nothing is sent until it succeeds.
    */
   onConnect?: (server: ServerInfo) => Promise<void>;
   logger?: Logger;
@@ -132,11 +135,8 @@ export class ElasticsearchOutput implements Output {
           version: info.version,
           cluster: info.clusterName,
         });
-        try {
-          await this.#onConnect?.(info);
-        } catch (err) {
-          this.#logger?.error('preparing Elasticsearch failed; sending anyway', { error: errorText(err) });
-        }
+        // a data stream created before its template would keep the wrong mappings until rollover
+        await this.#onConnect?.(info);
         return info;
       });
       probing.catch(() => {
@@ -152,7 +152,11 @@ export class ElasticsearchOutput implements Output {
       return Promise.resolve(uniformResult(batch.length, 'retry', 'output closed'));
     const sending = this.#send(batch);
     this.#inFlight.add(sending);
-    void sending.finally(() => this.#inFlight.delete(sending));
+    // both ways: a `finally` would hand a rejection to a promise nobody awaits
+    const done = () => {
+      this.#inFlight.delete(sending);
+    };
+    sending.then(done, done);
     return sending;
   }
 
@@ -167,71 +171,94 @@ export class ElasticsearchOutput implements Output {
       this.#logger?.rateLimited('es-connect', 10_000).error('cannot use Elasticsearch', { error: text });
       return uniformResult(batch.length, 'retry', text);
     }
-    const results: ItemResult[] = [];
-    const dead: DeadLetter[] = [];
+    const results: ItemResult[] = new Array(batch.length);
+    const dead: Array<{ at: number; letter: DeadLetter }> = [];
     // requests of at most maxBulkBytes, one after another (the pipeline's workers give concurrency)
-    let from = 0;
+    let chunk: number[] = [];
     let body = '';
-    for (let i = 0; i <= batch.length; i++) {
-      let lines = '';
-      if (i < batch.length) {
+    const flush = async () => {
+      const events = chunk.map((i) => batch[i]);
+      this.#collect(events, chunk, await this.#bulk(events, body), results, dead);
+      chunk = [];
+      body = '';
+    };
+    for (let i = 0; i < batch.length; i++) {
+      let lines: string;
+      try {
         lines = `${this.#encoder.action(batch[i])}\n${eventJson(batch[i])}\n`;
-        if (body.length === 0 || body.length + lines.length <= this.#maxBulkBytes) {
-          body += lines;
-          continue;
-        }
+      } catch (err) {
+        // an event that cannot be serialised never will be: it must not hold up the rest
+        this.stats.dead++;
+        results[i] = { status: 'dead', error: `cannot serialise the document: ${errorText(err)}` };
+        this.#logger?.rateLimited('es-encode', 10_000).error('a document cannot be serialised; dropped', {
+          dataset: batch[i].dataset,
+          error: errorText(err),
+        });
+        continue;
       }
-      const outcomes = await this.#bulk(batch.slice(from, i), body);
-      this.#collect(batch, from, outcomes, results, dead);
-      from = i;
-      body = lines;
+      if (body.length > 0 && body.length + lines.length > this.#maxBulkBytes) await flush();
+      body += lines;
+      chunk.push(i);
     }
-    if (dead.length > 0) await this.#deadLetter?.write(dead);
+    if (chunk.length > 0) await flush();
+    if (dead.length > 0 && this.#deadLetter !== undefined) {
+      // a letter that could not be written is not acknowledged: the document is sent again
+      if (!(await this.#deadLetter.write(dead.map((d) => d.letter)))) {
+        for (const { at } of dead)
+          results[at] = { status: 'retry', error: 'the dead-letter file cannot be written' };
+        this.stats.dead -= dead.length;
+        this.stats.retried += dead.length;
+      }
+    }
     return { results };
   }
 
-  /** Verdicts into `results`; dead events into `dead` (for the dead-letter file). */
+  /** Verdicts of `events` (at `positions` in the batch) into `results`; dead ones into `dead`. */
   #collect(
-    batch: readonly Event[],
-    from: number,
+    events: readonly Event[],
+    positions: readonly number[],
     outcomes: ItemOutcome[],
     results: ItemResult[],
-    dead: DeadLetter[],
+    dead: Array<{ at: number; letter: DeadLetter }>,
   ) {
     const stats = this.stats;
     for (let k = 0; k < outcomes.length; k++) {
       const outcome = outcomes[k];
+      const at = positions[k];
       if (outcome.status === 'ok') {
         if (outcome.duplicate === true) stats.duplicates++;
         else stats.created++;
-        results.push({ status: 'ok' });
+        results[at] = { status: 'ok' };
         continue;
       }
       if (outcome.status === 'retry') {
         stats.retried++;
       } else {
         stats.dead++;
-        const event = batch[from + k];
+        const event = events[k];
+        const index = this.#encoder.index(event);
         dead.push({
-          index: this.#encoder.index(event),
-          id: eventId(event),
-          status: outcome.httpStatus,
-          error: outcome.error ?? '',
-          json: eventJson(event),
+          at,
+          letter: {
+            index,
+            id: eventId(event),
+            status: outcome.httpStatus,
+            error: outcome.error ?? '',
+            json: eventJson(event),
+          },
         });
         this.#logger?.rateLimited('es-dead', 10_000).warning('Elasticsearch rejected a document', {
-          index: this.#encoder.index(event),
+          index,
           id: eventId(event),
           status: outcome.httpStatus,
           reason: outcome.error,
           dead_letter: this.#deadLetter?.path,
         });
       }
-      results.push(
+      results[at] =
         outcome.error === undefined
           ? { status: outcome.status }
-          : { status: outcome.status, error: outcome.error },
-      );
+          : { status: outcome.status, error: outcome.error };
     }
   }
 
@@ -250,6 +277,7 @@ export class ElasticsearchOutput implements Output {
         gzipped: typeof payload !== 'string',
       });
     } catch (err) {
+      this.#server = undefined; // no answer: the cluster may come back as another version
       return this.#requestFailed(events.length, connectionErrorText(err));
     }
     if (reply.status === 200) return classifyItems(reply.body as BulkResponse, events.length);
@@ -278,7 +306,6 @@ export class ElasticsearchOutput implements Output {
     }
     const reason = (reply.body as { error?: { type?: string; reason?: string } } | undefined)?.error;
     const text = reason === undefined ? '' : `: ${reason.type ?? ''} ${reason.reason ?? ''}`.trimEnd();
-    if (reply.status >= 500 || reply.status === 429) this.#server = undefined;
     return this.#requestFailed(events.length, `bulk request answered ${reply.status}${text}`);
   }
 
@@ -336,12 +363,17 @@ export class ElasticsearchOutput implements Output {
     if (dl !== undefined) {
       registry.counter({
         name: 'flowship_elasticsearch_dead_letter_total',
-        help: 'Rejected documents by fate: written to the dead-letter file, or dropped (file full or unwritable).',
+        help: 'Rejected documents by fate: written to the dead-letter file, or dropped because it was full.',
         labelNames: ['fate'],
         collect: () => [
           { labels: { fate: 'written' }, value: dl.stats.written },
           { labels: { fate: 'dropped' }, value: dl.stats.dropped },
         ],
+      });
+      registry.counter({
+        name: 'flowship_elasticsearch_dead_letter_write_errors_total',
+        help: 'Failed writes of the dead-letter file; their documents are sent again.',
+        collect: () => dl.stats.writeErrors,
       });
     }
   }

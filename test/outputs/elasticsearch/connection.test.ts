@@ -672,14 +672,16 @@ describe('ElasticsearchOutput verdicts', () => {
         assert.equal(output.stats.retried, 4);
         assert.equal(output.stats.dead, 0);
         if (status === 401) assert.match(result.results[0].error ?? '', /authentication failed/);
-        // after an auth failure or an overloaded cluster, the version is probed again
+        // after an auth failure the version is probed again (the credentials may have been
+        // rotated); an overloaded cluster (429, 5xx) is not asked more than the bulk itself
         fake.requests.length = 0;
         fake.route = undefined;
         const again = await output.send(events(1));
         assert.equal(again.results[0].status, 'ok');
-        assert.ok(
+        assert.equal(
           fake.requests.some((r) => r.path === '/_nodes/_local'),
-          'probed again',
+          status === 401 || status === 403,
+          'probed again after an auth failure only',
         );
       } finally {
         await output.close();
@@ -812,6 +814,143 @@ describe('ElasticsearchOutput verdicts', () => {
   });
 });
 
+describe('ElasticsearchOutput: what must neither crash nor lose', () => {
+  let fake: FakeElasticsearch;
+  let dir: string;
+  before(async () => {
+    fake = await fakeElasticsearch();
+    dir = mkdtempSync(join(tmpdir(), 'flowship-es-robust-'));
+  });
+  after(async () => {
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bulkReply = (body: unknown) => (req: { path: string }) =>
+    req.path === '/_bulk' ? { status: 200, body } : undefined;
+
+  it('a malformed bulk response (null items, a null body) is retry, and the process lives on', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (err: unknown) => rejections.push(err);
+    process.on('unhandledRejection', onRejection);
+    const output = new ElasticsearchOutput({ connection: connect(fake) });
+    try {
+      fake.route = bulkReply({ errors: true, items: [null, { create: null }, { create: { status: 201 } }] });
+      const first = await output.send(events(3));
+      assert.deepEqual(
+        first.results.map((r) => r.status),
+        ['retry', 'retry', 'ok'],
+      );
+      fake.route = bulkReply(null);
+      const second = await output.send(events(2));
+      assert.deepEqual(
+        second.results.map((r) => r.status),
+        ['retry', 'retry'],
+      );
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      fake.route = undefined;
+      await output.close();
+    }
+  });
+
+  it('an event that cannot be serialised is dead on its own; the others are sent', async () => {
+    const output = new ElasticsearchOutput({ connection: connect(fake) });
+    try {
+      fake.route = bulkReply({
+        errors: false,
+        items: [{ create: { status: 201 } }, { create: { status: 201 } }],
+      });
+      const batch = events(3);
+      batch[1] = { doc: { big: 1n }, dataset: 'netflow.log', id: 'bad' };
+      const result = await output.send(batch);
+      assert.deepEqual(
+        result.results.map((r) => r.status),
+        ['ok', 'dead', 'ok'],
+      );
+      assert.match(result.results[1].error ?? '', /cannot serialise/);
+    } finally {
+      fake.route = undefined;
+      await output.close();
+    }
+  });
+
+  it('a rejected document whose dead letter cannot be written is retry, not acknowledged', async () => {
+    const output = new ElasticsearchOutput({
+      connection: connect(fake),
+      // /dev/full: every write fails with ENOSPC
+      deadLetter: new DeadLetterFile({ path: '/dev/full', maxBytes: 1 << 20 }),
+    });
+    try {
+      fake.route = bulkReply({
+        errors: true,
+        items: [
+          { create: { status: 201 } },
+          { create: { status: 400, error: { type: 'document_parsing_exception', reason: 'bad' } } },
+        ],
+      });
+      const result = await output.send(events(2));
+      assert.deepEqual(
+        result.results.map((r) => r.status),
+        ['ok', 'retry'],
+      );
+      assert.equal(output.stats.dead, 0);
+    } finally {
+      fake.route = undefined;
+      await output.close();
+    }
+  });
+
+  it('a per-item 403 or a missing plain index is a setup problem: retry, not dead', async () => {
+    const path = join(dir, 'setup-problems.ndjson');
+    const output = new ElasticsearchOutput({
+      connection: connect(fake),
+      deadLetter: new DeadLetterFile({ path, maxBytes: 1 << 20 }),
+    });
+    try {
+      fake.route = bulkReply({
+        errors: true,
+        items: [
+          { create: { status: 403, error: { type: 'security_exception', reason: 'action unauthorized' } } },
+          { create: { status: 404, error: { type: 'index_not_found_exception', reason: 'no such index' } } },
+        ],
+      });
+      const result = await output.send(events(2));
+      assert.deepEqual(
+        result.results.map((r) => r.status),
+        ['retry', 'retry'],
+      );
+      assert.throws(() => statSync(path), /ENOENT/, 'nothing dead-lettered');
+    } finally {
+      fake.route = undefined;
+      await output.close();
+    }
+  });
+
+  it('when preparing the cluster (the templates) fails, nothing is sent until it succeeds', async () => {
+    let failures = 1;
+    const output = new ElasticsearchOutput({
+      connection: connect(fake),
+      onConnect: async () => {
+        if (failures-- > 0) throw new Error('template install refused');
+      },
+    });
+    try {
+      fake.requests.length = 0;
+      const first = await output.send(events(1));
+      assert.equal(first.results[0].status, 'retry');
+      assert.match(first.results[0].error ?? '', /template install refused/);
+      assert.ok(!fake.requests.some((r) => r.path === '/_bulk'), 'no bulk before the templates');
+      const second = await output.send(events(1));
+      assert.equal(second.results[0].status, 'ok');
+    } finally {
+      await output.close();
+    }
+  });
+});
+
 describe('DeadLetterFile', () => {
   let dir: string;
   before(() => {
@@ -843,7 +982,7 @@ describe('DeadLetterFile', () => {
     });
     await file.write([letter(1), letter(2), letter(3)]);
     await file.write([letter(4)]);
-    assert.deepEqual(file.stats, { written: 2, dropped: 2 });
+    assert.deepEqual(file.stats, { written: 2, dropped: 2, writeErrors: 0 });
     await file.close();
     const text = readFileSync(path, 'utf8');
     assert.ok(Buffer.byteLength(text) <= 2 * one + 10);
@@ -868,7 +1007,7 @@ describe('DeadLetterFile', () => {
     const file = new DeadLetterFile({ path, maxBytes: 2 * one, now: () => Date.UTC(2026, 0, 1) });
     await file.write([letter(1), letter(2)]);
     await file.close();
-    assert.deepEqual(file.stats, { written: 1, dropped: 1 });
+    assert.deepEqual(file.stats, { written: 1, dropped: 1, writeErrors: 0 });
     assert.equal(statSync(path).size, 2 * one);
   });
 });
