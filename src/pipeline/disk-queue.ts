@@ -58,11 +58,12 @@
  * either way it is logged with the file and offset and counted, never thrown. Appends then go to
  * a new segment. Opening costs one sequential read of the unacknowledged data.
  */
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { type Logger, silentLogger } from '../monitoring/logger.ts';
 import type { MetricsRegistry } from '../monitoring/metrics.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 
@@ -788,7 +789,10 @@ export class DiskQueue {
       const offset = this.#ackOffset;
       if (seg === this.#ledgerSeg && offset === this.#ledgerOffset) return;
       try {
-        await writeAtomically(this.path, LEDGER, `${JSON.stringify({ version: 1, segment: seg, offset })}\n`);
+        await writeFileAtomic(
+          join(this.path, LEDGER),
+          `${JSON.stringify({ version: 1, segment: seg, offset })}\n`,
+        );
         this.#ledgerSeg = seg;
         this.#ledgerOffset = offset;
       } catch (err) {
@@ -1065,29 +1069,6 @@ async function validAt(fh: FileHandle, offset: number, size: number): Promise<bo
   if (len === 0 || len > MAX_RECORD_BYTES || offset + HEADER + len > size) return false;
   if (!(await r.ensure(offset, HEADER + len, size))) return false;
   return frameAt(r, offset) === 'ok';
-}
-
-/** Replaces `dir/name` atomically: a temporary file, fsync'd, renamed over it, the directory fsync'd. */
-async function writeAtomically(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `${name}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, name));
-  try {
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Not every platform can fsync a directory; the rename is still atomic.
-  }
 }
 
 function queueError(message: string, cause: unknown): FlowshipError {

@@ -12,9 +12,10 @@
  * unparsable file is renamed `<file>.corrupt-<ms>` with an ERROR and the input starts empty
  * (re-reads deduplicate by document id); a newer `version` is refused.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../monitoring/logger.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { FlowshipError } from '../../util/errors.ts';
 import { errorCode } from './fs-port.ts';
 
@@ -181,21 +182,7 @@ export class FileRegistryStore implements RegistryStore {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       this.#dirReady = true;
     }
-    const tmp = `${this.location}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(doc)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.location);
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileAtomic(this.location, `${JSON.stringify(doc)}\n`);
   }
 }
 
