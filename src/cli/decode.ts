@@ -13,7 +13,7 @@ import { parseIp } from '../ecs/ip.ts';
 import { decodeLogFile, type OfflineLogOptions, type OfflineLogSummary } from '../inputs/goflow2/offline.ts';
 import { pipeLines } from '../inputs/goflow2/stdin.ts';
 import { NetflowDecoder } from '../inputs/netflow/decoder/decoder.ts';
-import { decodeCaptureFile, type OfflineDecodeSummary } from '../inputs/netflow/offline.ts';
+import { CaptureClock, decodeCaptureFile, type OfflineDecodeSummary } from '../inputs/netflow/offline.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildGoflow2Normalizer } from './goflow2.ts';
 import { buildNetflowParts } from './netflow.ts';
@@ -102,7 +102,9 @@ export async function decode(options: DecodeOptions): Promise<number> {
   const logSummary: OfflineLogSummary = { lines: 0, documents: 0, tooLong: 0, partialTailBytes: 0 };
   const exporter = options.exporter === undefined ? DEFAULT_EXPORTER : parseExporter(options.exporter);
   const { dictionary, normalizer } = buildNetflowParts(config);
-  // offline: no expiry, the capture's own order is the clock
+  // offline: no expiry, the capture's own order is the clock; data before its template waits
+  // for it as under `run`, aged by the capture's time
+  const clock = new CaptureClock();
   const decoder = new NetflowDecoder({
     dictionary,
     compatibility: config.compatibility,
@@ -110,6 +112,12 @@ export async function decode(options: DecodeOptions): Promise<number> {
     shareTemplates: config.share_templates,
     detectSequenceReset: config.detect_sequence_reset,
     expirationTimeoutMs: 0,
+    pending: {
+      maxAgeMs: config.pending_data.max_age,
+      maxSetsPerTemplate: config.pending_data.max_sets_per_template,
+      maxBytes: config.pending_data.max_bytes,
+    },
+    now: clock.now,
   });
   const summary: OfflineDecodeSummary = { datagrams: 0, records: 0, errors: 0, truncated: 0 };
   // Without a listener, a write error (EPIPE when the reader exits) is an uncaught exception.
@@ -153,6 +161,7 @@ export async function decode(options: DecodeOptions): Promise<number> {
         file,
         {
           decoder,
+          clock,
           exporter,
           maxMessageSize: config.max_message_size,
           onError: (err, where) =>

@@ -25,6 +25,8 @@ export function buildNetflowParts(config: NetflowInputConfig, now?: () => Date):
       fields: config.fields,
       fieldsUnderRoot: config.fields_under_root,
       now,
+      // R2; `filebeat` compatibility keeps Filebeat's output, so no output-changing enrichment
+      absoluteTimes: config.compatibility === 'extended' && config.enrich.absolute_times,
     }),
   };
 }

@@ -71,6 +71,11 @@ function buildNetflowInput(
     detectSequenceReset: input.detect_sequence_reset,
     shareTemplates: input.share_templates,
     compatibility: input.compatibility,
+    pending: {
+      maxAgeMs: input.pending_data.max_age,
+      maxSetsPerTemplate: input.pending_data.max_sets_per_template,
+      maxBytes: input.pending_data.max_bytes,
+    },
     dictionary,
     normalizer,
     sink,

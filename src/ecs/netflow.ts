@@ -3,7 +3,8 @@
  * (NETFLOW.md 4): what Filebeat's netflow input emits (4.1), then what the integration's ingest
  * pipeline changes (4.3), since flowship bulks final documents with `pipeline=_none`.
  *
- * Pure: the only inputs are the record, the options resolved once, and the injected clock.
+ * Pure but for {@link NetflowNormalizer.stats}: the only inputs are the record, the options
+ * resolved once, and the injected clock.
  */
 import { hostname } from 'node:os';
 import type {
@@ -20,6 +21,7 @@ import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
 import { parseIp } from './ip.ts';
 import { isInternal, type Networks } from './locality.ts';
+import { absoluteTimes, filebeatTimes, setEventTimes, type TimeStats } from './netflow-times.ts';
 
 export const NETFLOW_DATASET = 'netflow.log';
 /** ECS version the integration's pipeline stamps on every document. */
@@ -34,6 +36,21 @@ export interface NetflowNormalizerOptions {
   readonly fieldsUnderRoot?: boolean;
   /** Time of conversion, for `event.created`; injected by tests. */
   readonly now?: () => Date;
+  /**
+   * R2: fill the `event.start/end/duration` that Filebeat's sysUpTime logic leaves unset from the
+   * absolute-time elements (netflow-times.ts). Off by default, which is Filebeat's output; the
+   * CLI turns it on for `compatibility: extended` with `enrich.absolute_times` (both defaults).
+   */
+  readonly absoluteTimes?: boolean;
+}
+
+/** Counters of one normalizer, read by the input's metrics. Only ever incremented. */
+export interface NetflowNormalizerStats extends TimeStats {
+  /**
+   * Absolute flow times (R2) refused as implausible: before 1995-01-01 or later than export time
+   * + 10 min, one per refused value (`flowship_netflow_time_rejected_total`).
+   */
+  timeRejected: number;
 }
 
 const UNSPECIFIED_V4 = new Uint8Array(4);
@@ -111,6 +128,9 @@ export class NetflowNormalizer {
   private readonly now: () => Date;
   private readonly host: Readonly<Record<string, string>> | undefined;
   private readonly commonFields: CommonFields | undefined;
+  private readonly absoluteTimes: boolean;
+  /** Counters since construction; the object is live (read it, never replace it). */
+  readonly stats: NetflowNormalizerStats = { timeRejected: 0 };
 
   constructor(options: NetflowNormalizerOptions) {
     const {
@@ -120,12 +140,14 @@ export class NetflowNormalizer {
       fields,
       fieldsUnderRoot = false,
       now = () => new Date(),
+      absoluteTimes = false,
     } = options;
     this.commonFields = commonFields(fields, fieldsUnderRoot);
     this.networks = internalNetworks;
     this.tags = tags;
     this.dataStream = { dataset: NETFLOW_DATASET, namespace, type: 'logs' };
     this.now = now;
+    this.absoluteTimes = absoluteTimes;
     // the `forwarded` tag means the events describe other hosts: no host.* (Filebeat convention)
     this.host = tags.includes('forwarded') ? undefined : { hostname: hostname(), name: hostname() };
   }
@@ -364,35 +386,10 @@ export class NetflowNormalizer {
     return doc;
   }
 
-  /** event.start/end/duration from sysUpTime (NETFLOW.md 4.1 "Times"). */
+  /** event.start/end/duration: Filebeat's sysUpTime logic (4.1), then R2 when enabled. */
   private times(record: FlowRecord, event: Record<string, unknown>): void {
-    const f = record.fields;
-    const ts = record.exporter.timestamp.getTime();
-    let uptime: number | undefined = record.exporter.uptimeMillis;
-    // the fallback never fires in practice: systemInitTimeMilliseconds decodes as a date
-    if (uptime === 0) uptime = uint(f.system_init_time_milliseconds);
-    let start: number | undefined;
-    let end: number | undefined;
-    let duration: number | undefined;
-    if (uptime !== undefined) {
-      const first = uint(f.flow_start_sys_up_time);
-      const last = uint(f.flow_end_sys_up_time);
-      // uptimes beyond the exporter's own would put the flow in the future
-      if (first !== undefined && first <= uptime) start = ts - (uptime - first);
-      if (last !== undefined && last <= uptime) end = ts - (uptime - last);
-      if (start !== undefined && end !== undefined) duration = (end - start) * 1e6;
-    }
-    if (duration === undefined) {
-      const ms = uint(f.flow_duration_milliseconds);
-      if (ms !== undefined) {
-        duration = ms * 1e6;
-        if (start !== undefined) end = start + ms;
-        else if (end !== undefined) start = end - ms;
-      }
-    }
-    if (start !== undefined) event.start = new Date(start);
-    if (end !== undefined) event.end = new Date(end);
-    if (duration !== undefined) event.duration = duration;
+    const fb = filebeatTimes(record);
+    setEventTimes(event, this.absoluteTimes ? absoluteTimes(record, fb, this.stats) : fb);
   }
 }
 

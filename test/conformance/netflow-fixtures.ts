@@ -60,8 +60,13 @@ export function decodeFixtures(files: readonly string[], options: DecodeFixtureO
   return { records, errors, decoder };
 }
 
-export function normalizer(): NetflowNormalizer {
-  return new NetflowNormalizer({ internalNetworks: parseNetworks(['private']), now: () => EVENT_CREATED });
+/** The normalizer as Filebeat's goldens expect it; `absoluteTimes` for the extended documents (R2). */
+export function normalizer(options: { absoluteTimes?: boolean } = {}): NetflowNormalizer {
+  return new NetflowNormalizer({
+    internalNetworks: parseNetworks(['private']),
+    now: () => EVENT_CREATED,
+    absoluteTimes: options.absoluteTimes ?? false,
+  });
 }
 
 /** `dat_tests.yaml`: test name -> `.dat` files, in file order. */

@@ -12,9 +12,12 @@ import type { Logger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
 import { DecodeError } from '../../util/errors.ts';
 import type { EventSink, Input } from '../input.ts';
-import { NetflowDecoder, type Protocol } from './decoder/decoder.ts';
+import { type DecodeResult, NetflowDecoder, type Protocol, replayedRecords } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
+import type { PendingOptions } from './decoder/pending.ts';
+import type { DecodedRecord, ExporterMeta } from './decoder/types.ts';
 import type { Compatibility, Dictionary } from './fields/types.ts';
+import { udpSocketCounters } from './kernel-drops.ts';
 import { type BoundAddress, type UdpNetwork, UdpReceiver } from './receiver.ts';
 
 export interface NetflowInputOptions {
@@ -30,6 +33,8 @@ export interface NetflowInputOptions {
   readonly detectSequenceReset: boolean;
   readonly shareTemplates: boolean;
   readonly compatibility: Compatibility;
+  /** `pending_data`: bounds of data sets kept until their template arrives (R1, extended mode). */
+  readonly pending?: Partial<PendingOptions>;
   readonly dictionary: Dictionary;
   readonly normalizer: NetflowNormalizer;
   readonly sink: EventSink;
@@ -54,6 +59,22 @@ export interface NetflowInputStats {
 /** Datagrams decoded per event-loop turn before yielding back to the socket. */
 const BATCH = 256;
 
+/** How often the pending-data age sweep runs (NETFLOW.md R1: every second). */
+const PENDING_SWEEP_MS = 1000;
+
+/**
+ * Document ids of records replayed from a datagram's pending sets take indices from here on:
+ * beyond any datagram's own records (fewer than 65,536: each takes at least one byte).
+ */
+const REPLAYED_INDEX_BASE = 0x1_0000;
+
+/** A datagram with data sets kept pending: the id material of the records they decode into later. */
+interface PendingOrigin {
+  readonly digest: string;
+  /** Records of this datagram replayed so far. */
+  next: number;
+}
+
 export class NetflowInput implements Input {
   readonly id: string;
   readonly stats: NetflowInputStats = {
@@ -71,6 +92,11 @@ export class NetflowInput implements Input {
   private readonly receiver: UdpReceiver;
   private readonly logger: Logger;
   private readonly decodeErrors = new Map<string, number>();
+  /**
+   * Datagrams with sets pending, by their header metadata (which their replayed records carry):
+   * held only as long as a pending set or one of its records is.
+   */
+  private readonly origins = new WeakMap<ExporterMeta, PendingOrigin>();
   // datagram ring: [head, tail) holds queued datagrams
   private readonly queue: Array<[Buffer, ExporterAddress] | undefined>;
   private head = 0;
@@ -92,6 +118,7 @@ export class NetflowInput implements Input {
       shareTemplates: options.shareTemplates,
       detectSequenceReset: options.detectSequenceReset,
       expirationTimeoutMs: options.expirationTimeoutMs,
+      pending: options.pending,
       now: options.now,
     });
     this.receiver = new UdpReceiver({
@@ -134,8 +161,14 @@ export class NetflowInput implements Input {
       }
     }
     const timeout = this.options.expirationTimeoutMs;
-    if (timeout > 0) {
-      this.sweepTimer = setInterval(() => this.decoder.maybeSweep(), Math.min(timeout, 60_000));
+    // the decoder keeps each sweep to its own period; the timer only makes sure they run when
+    // no datagram arrives
+    const period = Math.min(
+      timeout > 0 ? Math.min(timeout, 60_000) : Number.POSITIVE_INFINITY,
+      this.decoder.keepsPendingData ? PENDING_SWEEP_MS : Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(period)) {
+      this.sweepTimer = setInterval(() => this.decoder.maybeSweep(), period);
       this.sweepTimer.unref();
     }
   }
@@ -172,13 +205,25 @@ export class NetflowInput implements Input {
 
   /** Decodes one datagram and publishes its documents; never throws. */
   process(payload: Buffer, from: ExporterAddress): void {
-    let records: ReturnType<NetflowDecoder['decode']>['records'];
+    let result: DecodeResult | undefined;
+    let records: readonly DecodedRecord[];
     try {
-      records = this.decoder.decode(payload, from).records;
+      result = this.decoder.decode(payload, from);
+      records = result.records;
     } catch (err) {
       this.onDecodeError(err, from, payload);
-      return;
+      // records of earlier datagrams that its templates decoded before it failed (R1)
+      records = replayedRecords(err);
+      if (records.length === 0) return;
     }
+    // Its sets decode later, maybe from another datagram: keep what their ids are made of.
+    if (result?.exporter !== undefined && result.pended > 0) {
+      this.origins.set(result.exporter, { digest: datagramDigest(payload), next: 0 });
+    }
+    const current = result?.exporter;
+    // a v1-v8 packet has no templates: its records are all its own
+    const mayReplay = result === undefined || current !== undefined;
+    let own = 0;
     const { normalizer, sink } = this.options;
     const namespace = normalizer.dataStream.namespace;
     // one digest per datagram, and only if an output asks for ids (the payload is this
@@ -188,14 +233,21 @@ export class NetflowInput implements Input {
       digest ??= datagramDigest(payload);
       return digest;
     };
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index];
+    for (const record of records) {
       if (record.type === 'netflow_flow') this.stats.flows_total++;
+      // A record replayed from an earlier datagram's pending set takes its id from that datagram,
+      // so that the same datagram received twice gives the same ids, whichever datagram brought
+      // the template; this datagram's own records are numbered among themselves.
+      const origin = mayReplay && record.exporter !== current ? this.origins.get(record.exporter) : undefined;
+      const index = origin === undefined ? own++ : REPLAYED_INDEX_BASE + origin.next++;
       // This runs from setImmediate: an exception here would end the process.
       let published: boolean;
       try {
         const doc = normalizer.normalize(record);
-        const id = () => flowDocumentId(this.id, from.address, digestOnce(), index);
+        const id =
+          origin === undefined
+            ? () => flowDocumentId(this.id, from.address, digestOnce(), index)
+            : () => flowDocumentId(this.id, record.exporter.address, origin.digest, index);
         published = sink.tryPublish({ doc, dataset: NETFLOW_DATASET, namespace, id });
       } catch (err) {
         this.onDecodeError(err, from, payload);
@@ -239,6 +291,35 @@ export class NetflowInput implements Input {
     counter('published_events_total', 'Documents handed to the pipeline.');
     counter('dropped_events_total', 'Documents dropped because the pipeline queue was full.');
     counter('truncated_datagrams_total', 'Datagrams longer than max_message_size, truncated.');
+    // what the kernel dropped before flowship could read it (the receive buffer was full)
+    const kernel = () => {
+      const port = this.bound[0]?.port;
+      return port === undefined ? undefined : udpSocketCounters(port);
+    };
+    metrics.counter({
+      name: 'flowship_netflow_kernel_drops_total',
+      help: "Datagrams the kernel dropped on the input's sockets (receive buffer full; /proc/net/udp).",
+      labelNames: ['input'],
+      collect: () => {
+        const counters = kernel();
+        return counters === undefined ? [] : [{ labels, value: counters.drops }];
+      },
+    });
+    metrics.gauge({
+      name: 'flowship_netflow_socket_receive_queue_bytes',
+      help: "Bytes waiting in the input's socket receive buffers (/proc/net/udp).",
+      labelNames: ['input'],
+      collect: () => {
+        const counters = kernel();
+        return counters === undefined ? [] : [{ labels, value: counters.rxQueueBytes }];
+      },
+    });
+    metrics.counter({
+      name: 'flowship_netflow_time_rejected_total',
+      help: 'Absolute flow times (R2) rejected as implausible (before 1995, or after the export time + 10 min).',
+      labelNames: ['input'],
+      collect: () => [{ labels, value: this.options.normalizer.stats?.timeRejected ?? 0 }],
+    });
     metrics.counter({
       name: 'flowship_netflow_decode_errors_by_reason_total',
       help: 'Decode errors by reason.',
@@ -276,9 +357,26 @@ export class NetflowInput implements Input {
     );
     decoderCounter(
       'flowship_netflow_data_sets_without_template_total',
-      'Data sets skipped because their template is unknown.',
+      'Data sets whose template was unknown when they arrived (kept pending in extended mode).',
       () => s.dataSetsWithoutTemplate,
     );
+    decoderCounter(
+      'flowship_netflow_pending_replayed_sets_total',
+      'Pending data sets decoded once their template arrived.',
+      () => s.pendingReplayedSets,
+    );
+    decoderCounter(
+      'flowship_netflow_pending_failed_sets_total',
+      'Pending data sets that did not decode with the template that arrived (skipped).',
+      () => s.pendingFailedSets,
+    );
+    metrics.counter({
+      name: 'flowship_netflow_pending_evicted_sets_total',
+      help: 'Pending data sets dropped before their template arrived, by reason (age, size, reset, withdrawn).',
+      labelNames: ['input', 'reason'],
+      collect: () =>
+        Object.entries(s.pendingEvicted).map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
+    });
     decoderCounter(
       'flowship_netflow_sessions_evicted_total',
       'Least recently used sessions evicted: session table full.',
@@ -303,6 +401,12 @@ export class NetflowInput implements Input {
       () => s.templateFields,
     );
     gauge('flowship_netflow_sessions_active', 'Template sessions held.', () => this.decoder.sessionCount);
+    gauge('flowship_netflow_pending_sets', 'Data sets waiting for their template.', () => s.pendingSets);
+    gauge(
+      'flowship_netflow_pending_bytes',
+      'Bytes held by data sets waiting for their template (estimated overhead included; bounded).',
+      () => s.pendingBytes,
+    );
     gauge('flowship_netflow_open_connections', 'Listening sockets.', () => this.receiver.socketCount);
   }
 

@@ -1,17 +1,36 @@
 /**
  * Offline decoding for `flowship decode`: capture files in, decoded records out, through the same
- * decoder the UDP input uses, with template state carried across packets and files in order.
+ * decoder the UDP input uses, with template state and data waiting for its template (R1) carried
+ * across packets and files in order.
  */
 
 import { formatExporterAddress, normalizeRemoteAddress } from '../../ecs/ip.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { nextV9Start, readCaptureFile } from './capture/index.ts';
-import type { NetflowDecoder } from './decoder/decoder.ts';
+import { type NetflowDecoder, replayedRecords } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 import type { DecodedRecord } from './decoder/types.ts';
 
+/**
+ * The decoder's clock for offline decoding: the capture time of the datagram being decoded, never
+ * going back (files given out of order). Build the decoder with `now: clock.now` and pass the clock
+ * to `decodeCaptureFile`, and data kept pending for its template ages by the capture's time, as it
+ * would have under `run`, however fast the file is read.
+ */
+export class CaptureClock {
+  private ms = 0;
+  readonly now = (): number => this.ms;
+
+  /** Moves the clock to `ms`, if that is later. */
+  advance(ms: number): void {
+    if (ms > this.ms) this.ms = ms;
+  }
+}
+
 export interface OfflineDecodeOptions {
   readonly decoder: NetflowDecoder;
+  /** The clock `decoder` was built with, set to each datagram's capture time before it is decoded. */
+  readonly clock?: CaptureClock;
   /** Source of `.dat` packets, which carry no address. */
   readonly exporter: { ip: string; port: number };
   /**
@@ -49,7 +68,7 @@ export function* decodeCaptureFile(
   options: OfflineDecodeOptions,
   summary: OfflineDecodeSummary,
 ): Generator<DecodedRecord> {
-  const { decoder, maxMessageSize, onError, onTruncated } = options;
+  const { decoder, clock, maxMessageSize, onError, onTruncated } = options;
   const capture = readCaptureFile(path, { exporter: options.exporter });
   const addresses = new Map<string, ExporterAddress>();
   for (const dg of capture.datagrams) {
@@ -61,6 +80,7 @@ export function* decodeCaptureFile(
       addresses.set(key, from);
     }
     const place = { file: path, frame: dg.frame, exporter: from.address };
+    clock?.advance(dg.timestampMs);
     const data = Buffer.from(dg.payload.buffer, dg.payload.byteOffset, dg.payload.byteLength);
     // A .dat v9 packet has no length: it runs to the next v9 header after where flowset parsing
     // stopped, or to the end of the file. It is decoded from a window of maxMessageSize bytes,
@@ -80,6 +100,8 @@ export function* decodeCaptureFile(
       } catch (err) {
         summary.errors++;
         onError(asDecodeError(err), place);
+        // records of earlier packets its templates decoded before it failed (R1)
+        records = [...replayedRecords(err)];
       }
       if (next !== undefined && next <= 0) next = undefined;
       const length = next ?? rest.length;

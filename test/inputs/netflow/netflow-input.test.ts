@@ -143,6 +143,17 @@ describe('NetflowInput: decode errors', () => {
     assert.equal(input.stats.published_events_total, 28);
     assert.equal(events.length, 28);
     assert.deepEqual(errorsByReason(metrics), { internal: 2 });
+    if (process.platform === 'linux') {
+      // the kernel's own counters of the input's socket, read from /proc/net/udp
+      const snapshot = metrics.snapshot() as Record<
+        string,
+        { values: { labels: Record<string, string>; value: number }[] }
+      >;
+      assert.deepEqual(snapshot.flowship_netflow_kernel_drops_total.values, [
+        { labels: { input: input.id }, value: 0 },
+      ]);
+      assert.equal(snapshot.flowship_netflow_socket_receive_queue_bytes.values.length, 1);
+    }
     const logged = lines.filter((l) => l.includes('cannot decode datagram'));
     assert.equal(logged.length, 1, 'rate-limited per exporter IP and reason');
     assert.match(logged[0], /reason=internal/);

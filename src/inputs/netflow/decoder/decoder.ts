@@ -1,14 +1,17 @@
 /**
- * The NetFlow/IPFIX decoder: one export packet in, records out (NETFLOW.md 1-2).
+ * The NetFlow/IPFIX decoder: one export packet in, records out (NETFLOW.md 1-2, R1).
  *
  * Pure state machine: no sockets, no timers. Time comes from an injected clock and is only used
- * to run the template expiry sweep once per `expirationTimeoutMs`. One instance owns the template
- * state of the exporters it is given; callers keep an exporter's packets on one instance, in order.
+ * to run the template expiry sweep once per `expirationTimeoutMs`, to stamp data sets kept
+ * pending for their template, and to age those out (swept at most once a second). One instance
+ * owns the template state and pending data of the exporters it is given; callers keep an
+ * exporter's packets on one instance, in order.
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
 import { decodeIpfix } from './ipfix.ts';
 import { decodeLegacy, type ExporterAddress, LegacyLayouts } from './legacy.ts';
+import { DEFAULT_PENDING, type PendingOptions, PendingStore } from './pending.ts';
 import {
   DEFAULT_SESSION_LIMITS,
   type DecoderStats,
@@ -16,8 +19,8 @@ import {
   type SessionLimits,
   SessionTable,
 } from './session.ts';
-import type { TemplateProtocolContext } from './sets.ts';
-import type { DecodedRecord } from './types.ts';
+import { ReplayedDecodeError, type TemplateProtocolContext } from './sets.ts';
+import type { DecodedRecord, ExporterMeta } from './types.ts';
 import { decodeV9 } from './v9.ts';
 
 export type Protocol = 'v1' | 'v5' | 'v6' | 'v7' | 'v8' | 'v9' | 'ipfix';
@@ -43,14 +46,50 @@ export interface DecoderOptions {
   /** Idle template/session lifetime (ms); 0 = never expire. Default 30 min. */
   readonly expirationTimeoutMs?: number;
   readonly limits?: SessionLimits;
+  /**
+   * Bounds of the data sets kept until their template arrives (R1; extended mode only; each
+   * omitted field takes its default: 60 s, 64 sets per template, 16 MiB).
+   */
+  readonly pending?: Partial<PendingOptions>;
   /** Milliseconds clock; injected by tests. */
   readonly now?: () => number;
 }
 
 export interface DecodeResult {
+  /**
+   * The packet's records in set order. Where the packet taught a template that data sets of
+   * earlier packets were waiting for (R1), their records come at that point, each with its own
+   * packet's `exporter`: records whose `exporter` is not this result's are those.
+   */
   readonly records: DecodedRecord[];
   /** Bytes of the datagram the packet occupied (v9: where flowset parsing stopped). */
   readonly consumed: number;
+  /** The packet's header metadata, shared by its own records (v9, IPFIX). */
+  readonly exporter?: ExporterMeta;
+  /** Data sets of this packet kept pending for their template (R1). */
+  readonly pended: number;
+}
+
+/**
+ * The records of earlier packets a failed packet still produced: its templates decoded their
+ * pending data before the failure (R1). Empty for any other error.
+ */
+export function replayedRecords(err: unknown): readonly DecodedRecord[] {
+  return err instanceof ReplayedDecodeError ? err.replayed : [];
+}
+
+function resolvePending(options: Partial<PendingOptions>): PendingOptions {
+  const {
+    maxAgeMs = DEFAULT_PENDING.maxAgeMs,
+    maxSetsPerTemplate = DEFAULT_PENDING.maxSetsPerTemplate,
+    maxBytes = DEFAULT_PENDING.maxBytes,
+  } = options;
+  if (!(maxAgeMs > 0)) throw new RangeError(`pending maxAgeMs must be positive, got ${maxAgeMs}`);
+  if (!(Number.isInteger(maxSetsPerTemplate) && maxSetsPerTemplate >= 1)) {
+    throw new RangeError(`pending maxSetsPerTemplate must be an integer >= 1, got ${maxSetsPerTemplate}`);
+  }
+  if (!(maxBytes >= 1)) throw new RangeError(`pending maxBytes must be >= 1, got ${maxBytes}`);
+  return { maxAgeMs, maxSetsPerTemplate, maxBytes };
 }
 
 export class NetflowDecoder {
@@ -60,6 +99,7 @@ export class NetflowDecoder {
   private readonly v9: TemplateProtocolContext;
   private readonly ipfix: TemplateProtocolContext;
   private readonly expirationTimeoutMs: number;
+  private readonly pending: PendingStore | undefined;
   private readonly now: () => number;
   private lastSweep: number;
 
@@ -72,6 +112,7 @@ export class NetflowDecoder {
       detectSequenceReset = true,
       expirationTimeoutMs = 30 * 60_000,
       limits = DEFAULT_SESSION_LIMITS,
+      pending = {},
       now = Date.now,
     } = options;
     this.layouts = new LegacyLayouts(dictionary);
@@ -81,9 +122,22 @@ export class NetflowDecoder {
         .filter(([, p]) => wanted.has(p))
         .map(([v]) => Number(v)),
     );
-    const base = { dictionary, stats: this.stats, compatibility, shareTemplates, detectSequenceReset };
-    this.v9 = { ...base, sessions: new SessionTable(limits, this.stats) };
-    this.ipfix = { ...base, sessions: new SessionTable(limits, this.stats) };
+    // filebeat mode drops data sets without a template, as Filebeat does
+    this.pending =
+      compatibility === 'extended'
+        ? new PendingStore(resolvePending(pending), this.stats, detectSequenceReset)
+        : undefined;
+    const base = {
+      dictionary,
+      stats: this.stats,
+      compatibility,
+      shareTemplates,
+      detectSequenceReset,
+      pending: this.pending,
+      now,
+    };
+    this.v9 = { ...base, protocol: 'v9', sessions: new SessionTable(limits, this.stats) };
+    this.ipfix = { ...base, protocol: 'ipfix', sessions: new SessionTable(limits, this.stats) };
     this.expirationTimeoutMs = expirationTimeoutMs;
     this.now = now;
     this.lastSweep = now();
@@ -105,21 +159,29 @@ export class NetflowDecoder {
         : new DecodeError('disabled_version', `NetFlow version ${version} is not in protocols`);
     }
     const records: DecodedRecord[] = [];
-    let consumed: number;
-    if (version === 9) consumed = decodeV9(this.v9, packet, from, records);
-    else if (version === 10) consumed = decodeIpfix(this.ipfix, packet, from, records);
-    else consumed = decodeLegacy(this.layouts, packet, from, records);
-    return { records, consumed };
+    if (version === 9) return { records, ...decodeV9(this.v9, packet, from, records) };
+    if (version === 10) return { records, ...decodeIpfix(this.ipfix, packet, from, records) };
+    return { records, consumed: decodeLegacy(this.layouts, packet, from, records), pended: 0 };
   }
 
-  /** Runs the expiry sweep if a period has passed (also callable from a timer). */
+  /**
+   * Runs the template expiry sweep if a period has passed, and the pending-data age sweep if a
+   * second has (also callable from a timer).
+   */
   maybeSweep(): void {
-    if (this.expirationTimeoutMs <= 0) return;
+    if (this.expirationTimeoutMs <= 0 && this.pending === undefined) return;
     const now = this.now();
+    this.pending?.maybeSweep(now);
+    if (this.expirationTimeoutMs <= 0) return;
     if (now - this.lastSweep < this.expirationTimeoutMs) return;
     this.lastSweep = now;
     this.v9.sessions.sweep();
     this.ipfix.sessions.sweep();
+  }
+
+  /** Whether data sets without a template are kept for it (R1: extended mode). */
+  get keepsPendingData(): boolean {
+    return this.pending !== undefined;
   }
 
   get sessionCount(): number {

@@ -20,7 +20,7 @@
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
 import {
-  decodeDataSet,
+  type PacketOutcome,
   PacketSession,
   sessionKey,
   type TemplateChange,
@@ -59,8 +59,8 @@ function readSpecs(buf: Buffer, off: number, end: number, count: number): [Field
  */
 function withdrawal(ctx: TemplateProtocolContext, setId: number, id: number): TemplateChange | undefined {
   if (ctx.compatibility === 'filebeat') return undefined;
-  if (id === setId) return (session) => session.withdrawAll(setId === OPTIONS_TEMPLATE_SET);
-  if (id >= 256) return (session) => session.withdraw(id);
+  if (id === setId) return { kind: 'withdrawAll', options: setId === OPTIONS_TEMPLATE_SET };
+  if (id >= 256) return { kind: 'withdraw', id };
   return undefined;
 }
 
@@ -96,7 +96,7 @@ function readTemplateSet(
     const read = readSpecs(buf, off, end, count);
     if (read === undefined) break; // runs past the set end: dropped silently, as Filebeat does
     const template = compileTemplate(ctx.dictionary, id, read[0], 0, false);
-    changes.push((target) => target.addTemplate(template));
+    changes.push({ kind: 'learn', template });
     off = read[1];
   }
   session.apply(changes);
@@ -137,19 +137,19 @@ function readOptionsTemplateSet(
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
     const template = compileTemplate(ctx.dictionary, id, read[0], scope, true);
-    changes.push((target) => target.addTemplate(template));
+    changes.push({ kind: 'learn', template });
     off = read[1];
   }
   session.apply(changes);
 }
 
-/** Decodes one IPFIX message into `out`; returns its length from the header. */
+/** Decodes one IPFIX message into `out`; its `consumed` is the message length from the header. */
 export function decodeIpfix(
   ctx: TemplateProtocolContext,
   buf: Buffer,
   from: ExporterAddress,
   out: DecodedRecord[],
-): number {
+): PacketOutcome {
   if (buf.length < HEADER_LENGTH) {
     throw new DecodeError('short_header', `IPFIX header needs ${HEADER_LENGTH} bytes, got ${buf.length}`);
   }
@@ -171,27 +171,31 @@ export function decodeIpfix(
     sourceId: domain,
     sequence,
   };
-  const session = new PacketSession(ctx, sessionKey(ctx, from.address, domain), sequence);
+  const session = new PacketSession(ctx, sessionKey(ctx, from.address, domain), sequence, exporter, out);
 
   let off = HEADER_LENGTH;
-  while (length - off >= 4) {
-    const setId = buf.readUInt16BE(off);
-    const setLength = buf.readUInt16BE(off + 2);
-    if (setId === 0 && setLength === 0) break; // padding
-    const bodyLength = setLength < 4 ? 0 : setLength - 4;
-    if (length - off - 4 < bodyLength) break;
-    const start = off + 4;
-    const end = start + bodyLength;
-    off = end;
-    if (setId >= 256) {
-      decodeDataSet(ctx, session.session, setId, buf, start, end, exporter, out);
-    } else if (setId === TEMPLATE_SET) {
-      readTemplateSet(ctx, session, buf, start, end);
-    } else if (setId === OPTIONS_TEMPLATE_SET) {
-      readOptionsTemplateSet(ctx, session, buf, start, end);
-    } else {
-      throw new DecodeError('bad_set_id', `set id ${setId} is reserved`);
+  try {
+    while (length - off >= 4) {
+      const setId = buf.readUInt16BE(off);
+      const setLength = buf.readUInt16BE(off + 2);
+      if (setId === 0 && setLength === 0) break; // padding
+      const bodyLength = setLength < 4 ? 0 : setLength - 4;
+      if (length - off - 4 < bodyLength) break;
+      const start = off + 4;
+      const end = start + bodyLength;
+      off = end;
+      if (setId >= 256) {
+        session.data(setId, buf, start, end);
+      } else if (setId === TEMPLATE_SET) {
+        readTemplateSet(ctx, session, buf, start, end);
+      } else if (setId === OPTIONS_TEMPLATE_SET) {
+        readOptionsTemplateSet(ctx, session, buf, start, end);
+      } else {
+        throw new DecodeError('bad_set_id', `set id ${setId} is reserved`);
+      }
     }
+  } catch (err) {
+    throw session.failed(err);
   }
-  return length;
+  return { consumed: length, exporter, pended: session.pended };
 }

@@ -14,6 +14,7 @@
  * fields of all templates together (a shared budget: one 10 KiB datagram can announce a
  * 2,500-field template, so a count of templates alone bounds nothing).
  */
+import type { PendingEvictionReason } from './pending.ts';
 import type { Template } from './template.ts';
 
 export interface SessionLimits {
@@ -42,9 +43,20 @@ export interface DecoderStats {
   sessionsExpired: number;
   sessionsEvicted: number;
   sequenceResets: number;
+  /** Data sets whose template was unknown when they arrived: every miss, kept pending or not. */
   dataSetsWithoutTemplate: number;
   /** Fields held by all templates now (gauge). */
   templateFields: number;
+  /** Data sets waiting for their template now (gauge, R1). */
+  pendingSets: number;
+  /** Bytes those sets hold, estimated overhead included (gauge, R1). */
+  pendingBytes: number;
+  /** Pending sets decoded once their template arrived. */
+  pendingReplayedSets: number;
+  /** Pending sets that failed to decode with their template (skipped; the packet that taught it goes on). */
+  pendingFailedSets: number;
+  /** Pending sets dropped, by reason. */
+  pendingEvicted: Record<PendingEvictionReason, number>;
 }
 
 export function newDecoderStats(): DecoderStats {
@@ -60,6 +72,11 @@ export function newDecoderStats(): DecoderStats {
     sequenceResets: 0,
     dataSetsWithoutTemplate: 0,
     templateFields: 0,
+    pendingSets: 0,
+    pendingBytes: 0,
+    pendingReplayedSets: 0,
+    pendingFailedSets: 0,
+    pendingEvicted: { age: 0, size: 0, reset: 0, withdrawn: 0 },
   };
 }
 
@@ -70,6 +87,13 @@ interface Entry {
 
 /** Largest sequence jump still taken as the same stream (Filebeat's MaxSequenceDifference). */
 const MAX_SEQUENCE_DIFFERENCE = 1000;
+
+/** Filebeat's reset rule: a jump of 1000 or more, either way, modulo 2^32. */
+export function sequenceJumped(last: number, sequence: number): boolean {
+  const forward = (sequence - last) >>> 0;
+  const backward = (last - sequence) >>> 0;
+  return forward >= MAX_SEQUENCE_DIFFERENCE && backward >= MAX_SEQUENCE_DIFFERENCE;
+}
 
 export class Session {
   readonly key: string;
@@ -97,28 +121,32 @@ export class Session {
     return entry.template;
   }
 
-  /** Learns or replaces a template; data and options templates share the id space. */
-  addTemplate(template: Template): void {
+  /**
+   * Learns or replaces a template; data and options templates share the id space. Returns false
+   * when a cap refused it.
+   */
+  addTemplate(template: Template): boolean {
     const existing = this.templates.get(template.id);
     const grow = template.fields.length - (existing?.template.fields.length ?? 0);
     if (this.stats.templateFields + grow > this.limits.maxTemplateFields) {
       this.stats.templatesRejected++;
-      return;
+      return false;
     }
     if (existing !== undefined) {
       existing.template = template;
       existing.used = true;
       this.stats.templateFields += grow;
       this.stats.templatesReplaced++;
-      return;
+      return true;
     }
     if (this.templates.size >= this.limits.maxTemplatesPerSession) {
       this.stats.templatesRejected++;
-      return;
+      return false;
     }
     this.templates.set(template.id, { template, used: true });
     this.stats.templateFields += grow;
     this.stats.templatesLearned++;
+    return true;
   }
 
   private remove(id: number, entry: Entry): void {
@@ -157,10 +185,9 @@ export class Session {
    * number is remembered in every case. Returns true when templates were dropped.
    */
   checkSequence(sequence: number): boolean {
-    const forward = (sequence - this.lastSequence) >>> 0;
-    const backward = (this.lastSequence - sequence) >>> 0;
+    const jumped = sequenceJumped(this.lastSequence, sequence);
     this.lastSequence = sequence;
-    if (forward < MAX_SEQUENCE_DIFFERENCE || backward < MAX_SEQUENCE_DIFFERENCE) return false;
+    if (!jumped) return false;
     // a reset of an empty table changes nothing and is not counted
     if (this.clear() === 0) return false;
     this.stats.sequenceResets++;

@@ -1,9 +1,11 @@
 /**
  * What NetFlow v9 and IPFIX share: the state a packet is decoded against, and data sets.
  */
+import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
+import type { PendingSet, PendingStore } from './pending.ts';
 import type { DecoderStats, Session, SessionTable } from './session.ts';
-import { applyTemplate } from './template.ts';
+import { applyTemplate, type Template } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
 export interface TemplateProtocolContext {
@@ -15,6 +17,12 @@ export interface TemplateProtocolContext {
   readonly shareTemplates: boolean;
   /** Drop a session's templates on a sequence jump >= 1000 (Filebeat `detect_sequence_reset`). */
   readonly detectSequenceReset: boolean;
+  /** `v9` or `ipfix`: names this table's sessions in the pending store both tables share. */
+  readonly protocol: string;
+  /** Data sets waiting for their template (R1); undefined when they are dropped (filebeat mode). */
+  readonly pending: PendingStore | undefined;
+  /** The decoder's clock (ms), for the arrival time of pending sets. */
+  readonly now: () => number;
 }
 
 export function sessionKey(ctx: TemplateProtocolContext, address: string, sourceId: number): string {
@@ -26,53 +34,164 @@ export function sessionKey(ctx: TemplateProtocolContext, address: string, source
  * a decode error in a set loses the changes before it in that set too (Filebeat learns a set's
  * templates only once the set parsed), while those of earlier sets stay.
  */
-export type TemplateChange = (session: Session) => void;
+export type TemplateChange =
+  | { readonly kind: 'learn'; readonly template: Template }
+  /** RFC 7011 §8.1 withdrawal of one template id (R5). */
+  | { readonly kind: 'withdraw'; readonly id: number }
+  /** RFC 7011 §8.1 withdrawal of all data (or all options) templates (R5). */
+  | { readonly kind: 'withdrawAll'; readonly options: boolean };
+
+/** What decoding a v9 or IPFIX packet gives besides its records. */
+export interface PacketOutcome {
+  /** Bytes of the datagram the packet occupied. */
+  readonly consumed: number;
+  /** The packet's header metadata, shared by its records. */
+  readonly exporter: ExporterMeta;
+  /** Data sets of the packet kept pending for their template (R1). */
+  readonly pended: number;
+}
 
 /**
- * The session of one packet. An existing session is touched (and its sequence checked) at once; a
- * new one is created only when the packet teaches it a template, so a stream of data-only packets
- * from ever-changing ports (or spoofed sources) cannot fill the session table.
+ * A packet failed to decode after a template it brought had decoded data sets of earlier packets
+ * kept pending (R1). Those records belong to the earlier packets, which decoded fine, so they are
+ * not lost with this one: `replayed` holds them. Same reason and message as the original error.
+ */
+export class ReplayedDecodeError extends DecodeError {
+  readonly replayed: DecodedRecord[];
+  constructor(cause: DecodeError, replayed: DecodedRecord[]) {
+    super(cause.reason, cause.message, { cause });
+    this.replayed = replayed;
+  }
+}
+
+/**
+ * One packet's view of its session: what it pends, learns, withdraws, and the records it
+ * produces. An existing session is touched (and its sequence checked) at once; a new one is
+ * created only when the packet teaches it a template, so a stream of data-only packets from
+ * ever-changing ports (or spoofed sources) cannot fill the session table (their pending sets are
+ * bounded by the pending store's byte budget instead).
  */
 export class PacketSession {
   session: Session | undefined;
+  /** Sets of this packet kept pending (R1). */
+  pended = 0;
   private readonly ctx: TemplateProtocolContext;
   private readonly key: string;
   private readonly sequence: number;
+  private readonly exporter: ExporterMeta;
+  private readonly out: DecodedRecord[];
+  /** This packet's sets kept pending: taken back if the packet fails. */
+  private kept: PendingSet[] | undefined;
+  /** Records replayed from earlier packets' pending sets: kept if the packet fails. */
+  private replayed: DecodedRecord[] | undefined;
 
-  constructor(ctx: TemplateProtocolContext, key: string, sequence: number) {
+  constructor(
+    ctx: TemplateProtocolContext,
+    key: string,
+    sequence: number,
+    exporter: ExporterMeta,
+    out: DecodedRecord[],
+  ) {
     this.ctx = ctx;
     this.key = key;
     this.sequence = sequence;
+    this.exporter = exporter;
+    this.out = out;
     this.session = ctx.sessions.get(key);
     if (this.session !== undefined && ctx.detectSequenceReset) this.session.checkSequence(sequence);
+    // before the sets are read, as for templates: a jump drops what was pending
+    if (ctx.pending !== undefined && ctx.pending.size > 0) {
+      ctx.pending.observeSequence(this.pendingName, sequence);
+    }
+  }
+
+  /** The session's name in the pending store, which v9 and IPFIX share. */
+  private get pendingName(): string {
+    return `${this.ctx.protocol} ${this.key}`;
+  }
+
+  /**
+   * Decodes a data set (id >= 256) with the session's template. A set whose template is unknown
+   * is counted, and kept pending in extended mode (R1); in filebeat mode it is skipped: no error
+   * (NETFLOW.md 1.6).
+   */
+  data(setId: number, buf: Buffer, start: number, end: number): void {
+    const template = this.session?.getTemplate(setId);
+    if (template !== undefined) {
+      applyTemplate(template, buf, start, end, this.exporter, this.out);
+      return;
+    }
+    const { stats, pending } = this.ctx;
+    stats.dataSetsWithoutTemplate++;
+    if (pending === undefined) return;
+    const now = this.ctx.now();
+    const set = pending.add(this.pendingName, setId, buf, start, end, this.exporter, this.sequence, now);
+    if (set === undefined) return;
+    this.pended++;
+    (this.kept ??= []).push(set);
   }
 
   /** Applies a parsed set's changes; the session is created only if there is something to apply. */
   apply(changes: readonly TemplateChange[]): void {
     if (changes.length === 0) return;
     this.session ??= this.ctx.sessions.create(this.key, this.sequence);
-    for (const change of changes) change(this.session);
+    const { pending } = this.ctx;
+    for (const change of changes) {
+      switch (change.kind) {
+        case 'learn':
+          if (this.session.addTemplate(change.template) && pending !== undefined && pending.size > 0) {
+            this.replay(pending, change.template);
+          }
+          break;
+        case 'withdraw':
+          this.session.withdraw(change.id);
+          pending?.drop(this.pendingName, change.id, 'withdrawn');
+          break;
+        case 'withdrawAll':
+          this.session.withdrawAll(change.options);
+          // a pending set's id may be either kind: all of the session's go
+          pending?.drop(this.pendingName, undefined, 'withdrawn');
+          break;
+      }
+    }
   }
-}
 
-/**
- * Decodes a data set (id >= 256) with the session's template. A set whose template is unknown is
- * skipped and counted: that is no error (NETFLOW.md 1.6).
- */
-export function decodeDataSet(
-  ctx: TemplateProtocolContext,
-  session: Session | undefined,
-  setId: number,
-  buf: Buffer,
-  start: number,
-  end: number,
-  exporter: ExporterMeta,
-  out: DecodedRecord[],
-): void {
-  const template = session?.getTemplate(setId);
-  if (template === undefined) {
-    ctx.stats.dataSetsWithoutTemplate++;
-    return;
+  /**
+   * Decodes the sets pending for a template just learned, oldest first, each with its own
+   * packet's header, into the packet's records at this point: after the records of the sets
+   * before the template set, before those of the sets after it.
+   */
+  private replay(pending: PendingStore, template: Template): void {
+    for (const set of pending.take(this.pendingName, template.id)) {
+      const before = this.out.length;
+      try {
+        applyTemplate(template, set.body, 0, set.body.length, set.exporter, this.out);
+      } catch (err) {
+        // the set's own packet is long gone: this one goes on
+        if (!(err instanceof DecodeError)) throw err;
+        this.out.length = before;
+        this.ctx.stats.pendingFailedSets++;
+        continue;
+      }
+      if (set.exporter !== this.exporter) {
+        this.replayed ??= [];
+        for (let i = before; i < this.out.length; i++) this.replayed.push(this.out[i]);
+      }
+    }
   }
-  applyTemplate(template, buf, start, end, exporter, out);
+
+  /**
+   * The error to throw when the packet fails at `err`: its own sets are no longer pending (its
+   * records are lost, as for any failed packet), and records of earlier packets replayed before
+   * the failure ride along (ReplayedDecodeError).
+   */
+  failed(err: unknown): unknown {
+    if (this.kept !== undefined) {
+      for (const set of this.kept) this.ctx.pending?.remove(set);
+      this.kept = undefined;
+    }
+    this.pended = 0;
+    if (this.replayed === undefined || !(err instanceof DecodeError)) return err;
+    return new ReplayedDecodeError(err, this.replayed);
+  }
 }

@@ -20,7 +20,7 @@
 import { DecodeError } from '../../../util/errors.ts';
 import type { ExporterAddress } from './legacy.ts';
 import {
-  decodeDataSet,
+  type PacketOutcome,
   PacketSession,
   sessionKey,
   type TemplateChange,
@@ -61,7 +61,7 @@ function readTemplateSet(
     // a template running past the set end is dropped silently, as Filebeat does
     if (end - off < 4 * count) break;
     const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false);
-    learned.push((target) => target.addTemplate(template));
+    learned.push({ kind: 'learn', template });
     off += 4 * count;
   }
   session.apply(learned);
@@ -94,22 +94,22 @@ function readOptionsTemplateSet(
     }
     const count = (scopeLength + optionLength) / 4;
     const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true);
-    learned.push((target) => target.addTemplate(template));
+    learned.push({ kind: 'learn', template });
     off += scopeLength + optionLength;
   }
   session.apply(learned);
 }
 
 /**
- * Decodes one v9 packet into `out`. Returns the bytes consumed: where flowset parsing stopped
- * (v9 has no packet length; a `.dat` file may hold another packet after it).
+ * Decodes one v9 packet into `out`. Its `consumed` is where flowset parsing stopped (v9 has no
+ * packet length; a `.dat` file may hold another packet after it).
  */
 export function decodeV9(
   ctx: TemplateProtocolContext,
   buf: Buffer,
   from: ExporterAddress,
   out: DecodedRecord[],
-): number {
+): PacketOutcome {
   if (buf.length < HEADER_LENGTH) {
     throw new DecodeError(
       'short_header',
@@ -128,33 +128,37 @@ export function decodeV9(
     sourceId,
     sequence,
   };
-  const session = new PacketSession(ctx, sessionKey(ctx, from.address, sourceId), sequence);
+  const session = new PacketSession(ctx, sessionKey(ctx, from.address, sourceId), sequence, exporter, out);
 
   let off = HEADER_LENGTH;
-  // count is records per the RFC; Filebeat reads at most that many flowsets
-  for (; remainingSets > 0; remainingSets--) {
-    if (buf.length - off < 4) break;
-    const setId = buf.readUInt16BE(off);
-    const length = buf.readUInt16BE(off + 2);
-    if (setId === 0 && length === 0) break; // padding
-    const bodyLength = length < 4 ? 0 : length - 4;
-    off += 4;
-    if (buf.length - off < bodyLength) {
-      off -= 4;
-      break;
+  try {
+    // count is records per the RFC; Filebeat reads at most that many flowsets
+    for (; remainingSets > 0; remainingSets--) {
+      if (buf.length - off < 4) break;
+      const setId = buf.readUInt16BE(off);
+      const length = buf.readUInt16BE(off + 2);
+      if (setId === 0 && length === 0) break; // padding
+      const bodyLength = length < 4 ? 0 : length - 4;
+      off += 4;
+      if (buf.length - off < bodyLength) {
+        off -= 4;
+        break;
+      }
+      const start = off;
+      const end = off + bodyLength;
+      off = end;
+      if (setId >= 256) {
+        session.data(setId, buf, start, end);
+      } else if (setId === 0) {
+        readTemplateSet(ctx, session, buf, start, end);
+      } else if (setId === 1) {
+        readOptionsTemplateSet(ctx, session, buf, start, end);
+      } else {
+        throw new DecodeError('bad_set_id', `flowset id ${setId} is reserved`);
+      }
     }
-    const start = off;
-    const end = off + bodyLength;
-    off = end;
-    if (setId >= 256) {
-      decodeDataSet(ctx, session.session, setId, buf, start, end, exporter, out);
-    } else if (setId === 0) {
-      readTemplateSet(ctx, session, buf, start, end);
-    } else if (setId === 1) {
-      readOptionsTemplateSet(ctx, session, buf, start, end);
-    } else {
-      throw new DecodeError('bad_set_id', `flowset id ${setId} is reserved`);
-    }
+  } catch (err) {
+    throw session.failed(err);
   }
-  return off;
+  return { consumed: off, exporter, pended: session.pended };
 }
