@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { ELASTICSEARCH_BENCH_SETUP, runElasticsearchBench } from './elasticsearch.ts';
 import { runGoflow2Bench } from './goflow2-tail.ts';
 import { runNetflowDecodeBench } from './netflow-decode.ts';
+import { netflowReceiveBenchSetup, runNetflowReceiveBench } from './netflow-receive.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 
@@ -25,6 +26,10 @@ process.stdout.write(
   `machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${new Date().toISOString()}\n\n`,
 );
 process.stdout.write(`## decode -> ECS -> NDJSON (netflow)\n\n${table(runNetflowDecodeBench(seconds))}\n`);
+const receive = await runNetflowReceiveBench(seconds);
+process.stdout.write(
+  `\n## netflow: highest zero-drop rate over UDP, flowship vs GoFlow2\n\n${netflowReceiveBenchSetup(seconds)}\n\n${table(receive)}\n`,
+);
 const goflow2 = await runGoflow2Bench(seconds);
 process.stdout.write(`\n## goflow2: tail -> ECS -> NDJSON\n\n${table(goflow2.throughput)}\n`);
 process.stdout.write(`\n## goflow2: memory while following many files\n\n${table(goflow2.memory)}\n`);
