@@ -1,71 +1,17 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildNetflowParts } from '../../../src/cli/netflow.ts';
-import { loadConfig } from '../../../src/config/load.ts';
-import type { NetflowInputConfig } from '../../../src/config/schema.ts';
 import type { NetflowNormalizer } from '../../../src/ecs/netflow.ts';
 import type { EventSink } from '../../../src/inputs/input.ts';
-import { NetflowInput, type NetflowInputOptions } from '../../../src/inputs/netflow/netflow-input.ts';
-import { createLogger } from '../../../src/monitoring/logger.ts';
-import { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
+import type { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
 import type { Event } from '../../../src/pipeline/event.ts';
+import { CONFIG, inputHarness } from './input-harness.ts';
 
 const V5 = readFileSync(new URL('../../../fixtures/netflow/dat/netflow5_test_microtik.dat', import.meta.url));
 
-interface Harness {
-  input: NetflowInput;
-  lines: string[];
-  events: Event[];
-  metrics: MetricsRegistry;
-}
-
-const inputs: NetflowInput[] = [];
-afterEach(async () => {
-  await Promise.all(inputs.splice(0).map((i) => i.stop()));
-});
-
-const CONFIG = loadConfig({ text: 'flowship.inputs: [{type: netflow}]\noutput.console: {}\n', env: {} })
-  .flowship.inputs[0] as NetflowInputConfig;
-
-function harness(overrides: Partial<NetflowInputOptions> = {}): Harness {
-  const config = CONFIG;
-  const { dictionary, normalizer } = buildNetflowParts(config);
-  const lines: string[] = [];
-  const events: Event[] = [];
-  const metrics = new MetricsRegistry();
-  const sink: EventSink = {
-    tryPublish: (event) => {
-      events.push(event);
-      return true;
-    },
-    publish: async (event) => {
-      events.push(event);
-    },
-  };
-  const input = new NetflowInput({
-    id: 'netflow',
-    host: '127.0.0.1',
-    port: 0,
-    network: 'udp4',
-    protocols: config.protocols,
-    maxMessageSize: config.max_message_size,
-    queueSize: 1000,
-    expirationTimeoutMs: 0,
-    detectSequenceReset: true,
-    shareTemplates: false,
-    compatibility: config.compatibility,
-    dictionary,
-    normalizer,
-    sink,
-    logger: createLogger({ sink: (line) => lines.push(line) }),
-    metrics,
-    ...overrides,
-  });
-  inputs.push(input);
-  return { input, lines, events, metrics };
-}
+const harness = inputHarness;
 
 function errorsByReason(metrics: MetricsRegistry): Record<string, number> {
   const snapshot = metrics.snapshot() as Record<

@@ -11,24 +11,19 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, afterEach, describe, it } from 'node:test';
 import { decode } from '../../../src/cli/decode.ts';
-import { buildNetflowParts } from '../../../src/cli/netflow.ts';
-import { loadConfig } from '../../../src/config/load.ts';
-import type { NetflowInputConfig } from '../../../src/config/schema.ts';
 import { datagramDigest, flowDocumentId } from '../../../src/ecs/netflow-id.ts';
-import type { EventSink } from '../../../src/inputs/input.ts';
 import { readPcap } from '../../../src/inputs/netflow/capture/pcap.ts';
 import type { DecodedRecord } from '../../../src/inputs/netflow/decoder/types.ts';
-import { NetflowInput, type NetflowInputOptions } from '../../../src/inputs/netflow/netflow-input.ts';
 import {
   CaptureClock,
   decodeCaptureFile,
   type OfflineDecodeSummary,
 } from '../../../src/inputs/netflow/offline.ts';
-import { createLogger } from '../../../src/monitoring/logger.ts';
-import { MetricsRegistry, type ValueSnapshot } from '../../../src/monitoring/metrics.ts';
-import { type Event, eventId } from '../../../src/pipeline/event.ts';
+import type { MetricsRegistry, ValueSnapshot } from '../../../src/monitoring/metrics.ts';
+import { eventId } from '../../../src/pipeline/event.ts';
 import { ethernet, ipv4, pcapFile, udp } from './capture/synthetic.ts';
 import { decoder, ip4, set, v9, v9Template } from './decoder/packets.ts';
+import { inputHarness } from './input-harness.ts';
 
 const CISCO = readFileSync(new URL('../../../fixtures/netflow/pcap/ipfix_cisco.pcap', import.meta.url));
 /** ipfix_cisco.pcap's three IPFIX messages: [0] template 267 + 9 flows, [1] and [2] 10 flows each. */
@@ -36,59 +31,10 @@ const [WITH_TEMPLATE, DATA_1, DATA_2] = [...readPcap(CISCO, 'ipfix_cisco.pcap')]
   Buffer.from(d.payload),
 );
 
-const CONFIG = loadConfig({ text: 'flowship.inputs: [{type: netflow}]\noutput.console: {}\n', env: {} })
-  .flowship.inputs[0] as NetflowInputConfig;
-
-const inputs: NetflowInput[] = [];
-afterEach(async () => {
-  await Promise.all(inputs.splice(0).map((i) => i.stop()));
-});
-
 const dir = mkdtempSync(join(tmpdir(), 'flowship-pending-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function harness(overrides: Partial<NetflowInputOptions> = {}) {
-  const config =
-    overrides.compatibility === 'filebeat' ? { ...CONFIG, compatibility: 'filebeat' as const } : CONFIG;
-  const { dictionary, normalizer } = buildNetflowParts(config);
-  const events: Event[] = [];
-  const metrics = new MetricsRegistry();
-  const sink: EventSink = {
-    tryPublish: (event) => {
-      events.push(event);
-      return true;
-    },
-    publish: async (event) => {
-      events.push(event);
-    },
-  };
-  const input = new NetflowInput({
-    id: 'netflow',
-    host: '127.0.0.1',
-    port: 0,
-    network: 'udp4',
-    protocols: config.protocols,
-    maxMessageSize: config.max_message_size,
-    queueSize: 1000,
-    expirationTimeoutMs: 0,
-    detectSequenceReset: true,
-    shareTemplates: false,
-    compatibility: config.compatibility,
-    pending: {
-      maxAgeMs: config.pending_data.max_age,
-      maxSetsPerTemplate: config.pending_data.max_sets_per_template,
-      maxBytes: config.pending_data.max_bytes,
-    },
-    dictionary,
-    normalizer,
-    sink,
-    logger: createLogger({ sink: () => {} }),
-    metrics,
-    ...overrides,
-  });
-  inputs.push(input);
-  return { input, events, metrics };
-}
+const harness = inputHarness;
 
 /** Value of a metric (with the given labels besides `input`), 0 when absent. */
 function metric(metrics: MetricsRegistry, name: string, labels: Record<string, string> = {}): number {
