@@ -27,6 +27,8 @@ export function buildNetflowParts(config: NetflowInputConfig, now?: () => Date):
       now,
       // R2; `filebeat` compatibility keeps Filebeat's output, so no output-changing enrichment
       absoluteTimes: config.compatibility === 'extended' && config.enrich.absolute_times,
+      samplingRate: config.compatibility === 'extended' && config.enrich.sampling_rate,
+      scaleCounters: config.compatibility === 'extended' && config.enrich.scale_counters,
     }),
   };
 }

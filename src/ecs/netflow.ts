@@ -21,6 +21,7 @@ import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
 import { parseIp } from './ip.ts';
 import { isInternal, type Networks } from './locality.ts';
+import { samplingRate } from './netflow-sampling.ts';
 import { absoluteTimes, filebeatTimes, setEventTimes, type TimeStats } from './netflow-times.ts';
 
 export const NETFLOW_DATASET = 'netflow.log';
@@ -42,6 +43,10 @@ export interface NetflowNormalizerOptions {
    * CLI turns it on for `compatibility: extended` with `enrich.absolute_times` (both defaults).
    */
   readonly absoluteTimes?: boolean;
+  /** R3: `netflow.sampling_rate` where the record or its v5/v6 header states it (netflow-sampling.ts). Off by default. */
+  readonly samplingRate?: boolean;
+  /** R3: multiply `source/destination/network.bytes|packets` by the sampling rate. Off by default. */
+  readonly scaleCounters?: boolean;
 }
 
 /** Counters of one normalizer, read by the input's metrics. Only ever incremented. */
@@ -97,6 +102,13 @@ function addCounters(a: Counter, b: Counter): Counter {
   return sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum;
 }
 
+/** uint64 multiplication, wrapping like Go's. */
+function mulCounter(a: Counter, b: number): Counter {
+  if (typeof a === 'number' && a * b <= Number.MAX_SAFE_INTEGER) return a * b;
+  const product = (BigInt(a) * BigInt(b)) & 0xffff_ffff_ffff_ffffn;
+  return product <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(product) : product;
+}
+
 function firstCounter(fields: FieldMap, a: string, b: string, c: string): Counter | undefined {
   return asCounter(fields[a]) ?? asCounter(fields[b]) ?? asCounter(fields[c]);
 }
@@ -129,6 +141,8 @@ export class NetflowNormalizer {
   private readonly host: Readonly<Record<string, string>> | undefined;
   private readonly commonFields: CommonFields | undefined;
   private readonly absoluteTimes: boolean;
+  private readonly samplingRate: boolean;
+  private readonly scaleCounters: boolean;
   /** Counters since construction; the object is live (read it, never replace it). */
   readonly stats: NetflowNormalizerStats = { timeRejected: 0 };
 
@@ -141,6 +155,8 @@ export class NetflowNormalizer {
       fieldsUnderRoot = false,
       now = () => new Date(),
       absoluteTimes = false,
+      samplingRate = false,
+      scaleCounters = false,
     } = options;
     this.commonFields = commonFields(fields, fieldsUnderRoot);
     this.networks = internalNetworks;
@@ -148,6 +164,8 @@ export class NetflowNormalizer {
     this.dataStream = { dataset: NETFLOW_DATASET, namespace, type: 'logs' };
     this.now = now;
     this.absoluteTimes = absoluteTimes;
+    this.samplingRate = samplingRate;
+    this.scaleCounters = scaleCounters;
     // the `forwarded` tag means the events describe other hosts: no host.* (Filebeat convention)
     this.host = tags.includes('forwarded') ? undefined : { hostname: hostname(), name: hostname() };
   }
@@ -305,19 +323,17 @@ export class NetflowNormalizer {
       network.transport = TRANSPORTS[proto & 0xff] ?? `unknown (${proto & 0xff})`;
       network.iana_number = String(proto); // pipeline step 2
     }
-    const bytes = firstCounter(f, 'octet_delta_count', 'octet_total_count', 'initiator_octets');
-    const packets = firstCounter(f, 'packet_delta_count', 'packet_total_count', 'initiator_packets');
-    const revBytes = firstCounter(
-      f,
-      'reverse_octet_delta_count',
-      'reverse_octet_total_count',
-      'responder_octets',
+    const rate = this.samplingRate || this.scaleCounters ? samplingRate(record) : undefined;
+    // scale_counters: what the sampled packets stand for, not what was sampled
+    const scale = this.scaleCounters && rate !== undefined && rate > 1 ? rate : 1;
+    const scaled = (c: Counter | undefined) => (c === undefined || scale === 1 ? c : mulCounter(c, scale));
+    const bytes = scaled(firstCounter(f, 'octet_delta_count', 'octet_total_count', 'initiator_octets'));
+    const packets = scaled(firstCounter(f, 'packet_delta_count', 'packet_total_count', 'initiator_packets'));
+    const revBytes = scaled(
+      firstCounter(f, 'reverse_octet_delta_count', 'reverse_octet_total_count', 'responder_octets'),
     );
-    const revPackets = firstCounter(
-      f,
-      'reverse_packet_delta_count',
-      'reverse_packet_total_count',
-      'responder_packets',
+    const revPackets = scaled(
+      firstCounter(f, 'reverse_packet_delta_count', 'reverse_packet_total_count', 'responder_packets'),
     );
     if (revBytes !== undefined) destination.bytes = counterValue(revBytes);
     if (revPackets !== undefined) destination.packets = counterValue(revPackets);
@@ -365,6 +381,7 @@ export class NetflowNormalizer {
     }
 
     const netflow: Record<string, unknown> = { ...f, exporter: this.exporter(record), type: 'netflow_flow' };
+    if (this.samplingRate && rate !== undefined) netflow.sampling_rate = rate;
     // pipeline step 7
     const tcpBits = uint(f.tcp_control_bits);
     if (tcpBits !== undefined && (tcpBits & 0xff) !== 0) {
