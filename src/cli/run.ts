@@ -9,6 +9,7 @@ import type { Config, NetflowInputConfig } from '../config/schema.ts';
 import { Goflow2Input } from '../inputs/goflow2/goflow2-input.ts';
 import type { EventSink, Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
+import { templateCachePath } from '../inputs/netflow/template-cache.ts';
 import { MonitoringServer } from '../monitoring/http.ts';
 import { createLogger, type Logger } from '../monitoring/logger.ts';
 import { MetricsRegistry } from '../monitoring/metrics.ts';
@@ -48,6 +49,7 @@ function buildOutput(config: Config, logger: Logger, metrics: MetricsRegistry): 
 
 function buildNetflowInput(
   input: NetflowInputConfig,
+  dataPath: string,
   sink: EventSink,
   logger: Logger,
   metrics: MetricsRegistry,
@@ -76,6 +78,14 @@ function buildNetflowInput(
       maxSetsPerTemplate: input.pending_data.max_sets_per_template,
       maxBytes: input.pending_data.max_bytes,
     },
+    // R4 changes what is decoded after a restart: not in filebeat compatibility
+    templateCache:
+      input.template_cache.enabled && input.compatibility === 'extended'
+        ? {
+            path: templateCachePath(dataPath, input.id),
+            flushIntervalMs: input.template_cache.flush_interval,
+          }
+        : undefined,
     dictionary,
     normalizer,
     sink,
@@ -98,7 +108,7 @@ function buildInputs(
   return config.flowship.inputs.map((input) => {
     const log = logger.child(`input.${input.id}`);
     return input.type === 'netflow'
-      ? buildNetflowInput(input, spool ?? queue, log, metrics)
+      ? buildNetflowInput(input, config.path.data, spool ?? queue, log, metrics)
       : buildGoflow2Input(input, config, queue, log, metrics);
   });
 }

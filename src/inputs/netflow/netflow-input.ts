@@ -19,6 +19,7 @@ import type { DecodedRecord, ExporterMeta } from './decoder/types.ts';
 import type { Compatibility, Dictionary } from './fields/types.ts';
 import { udpSocketCounters } from './kernel-drops.ts';
 import { type BoundAddress, type UdpNetwork, UdpReceiver } from './receiver.ts';
+import { loadTemplateCache, saveTemplateCache } from './template-cache.ts';
 
 export interface NetflowInputOptions {
   readonly id: string;
@@ -42,6 +43,11 @@ export interface NetflowInputOptions {
   readonly metrics?: MetricsRegistry;
   /** Milliseconds clock, for template expiry. */
   readonly now?: () => number;
+  /**
+   * `template_cache` (R4): the file the learned templates are kept in across restarts, loaded at
+   * start and written every `flushIntervalMs` when they changed, and at stop. Absent: disabled.
+   */
+  readonly templateCache?: { readonly path: string; readonly flushIntervalMs: number };
 }
 
 /** Filebeat's netflow input metric names (NETFLOW.md R8), plus flowship's. */
@@ -55,6 +61,9 @@ export interface NetflowInputStats {
   dropped_events_total: number;
   truncated_datagrams_total: number;
 }
+
+/** The most templates loaded from the cache (the most recently used first). */
+const MAX_CACHED_TEMPLATES = 100_000;
 
 /** Datagrams decoded per event-loop turn before yielding back to the socket. */
 const BATCH = 256;
@@ -103,6 +112,14 @@ export class NetflowInput implements Input {
   private tail = 0;
   private scheduled = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The decoder's template change count when the cache was last written (or loaded). */
+  private savedChanges = -1;
+  /** When the cache was last written or loaded (ms since the epoch). */
+  private savedAt = 0;
+  /** The cache write in progress, so that two never overlap. */
+  private saving: Promise<void> | undefined;
+  private templatesLoadedFromCache = 0;
   private stopping: Promise<void> | undefined;
   private bound: BoundAddress[] = [];
 
@@ -145,6 +162,7 @@ export class NetflowInput implements Input {
   }
 
   async start(): Promise<void> {
+    await this.loadTemplates();
     this.bound = await this.receiver.start();
     for (const a of this.bound) {
       const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
@@ -171,6 +189,81 @@ export class NetflowInput implements Input {
       this.sweepTimer = setInterval(() => this.decoder.maybeSweep(), period);
       this.sweepTimer.unref();
     }
+    const cache = this.options.templateCache;
+    if (cache !== undefined) {
+      const expiration = this.options.expirationTimeoutMs;
+      this.flushTimer = setInterval(() => {
+        // also now and then when only uses changed, so that after a crash the last uses in the
+        // file are not so old that the templates are taken as expired
+        const stale =
+          expiration > 0 &&
+          this.decoder.templateCount > 0 &&
+          (this.options.now ?? Date.now)() - this.savedAt >= expiration / 2;
+        if (stale || this.decoder.templateChangeCount !== this.savedChanges) void this.saveTemplates();
+      }, cache.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Loads the template cache into the decoder (R4); never throws. */
+  private async loadTemplates(): Promise<void> {
+    const cache = this.options.templateCache;
+    if (cache === undefined) return;
+    const now = (this.options.now ?? Date.now)();
+    const result = await loadTemplateCache(cache.path, {
+      shareTemplates: this.options.shareTemplates,
+      expirationMs: this.options.expirationTimeoutMs,
+      now,
+      maxTemplates: MAX_CACHED_TEMPLATES,
+    });
+    if (result.ignored !== undefined) {
+      this.logger.warning(`template cache ${result.ignored}; ignored`, { path: cache.path, input: this.id });
+    }
+    const loaded = this.decoder.importTemplates(result.templates);
+    this.templatesLoadedFromCache += loaded;
+    // what was loaded is what the file holds: no write until something changes
+    this.savedChanges = this.decoder.templateChangeCount;
+    this.savedAt = now;
+    if (result.ignored === undefined && (loaded > 0 || result.expired > 0 || result.invalid > 0)) {
+      this.logger.info('templates loaded from the template cache', {
+        path: cache.path,
+        loaded,
+        expired: result.expired,
+        invalid: result.invalid,
+        refused: result.templates.length - loaded,
+        input: this.id,
+      });
+    }
+  }
+
+  /** Writes the template cache (R4); errors are logged (rate-limited), never thrown. */
+  private saveTemplates(): Promise<void> {
+    const cache = this.options.templateCache;
+    if (cache === undefined) return Promise.resolve();
+    const previous = this.saving ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const changes = this.decoder.templateChangeCount;
+      const now = (this.options.now ?? Date.now)();
+      try {
+        await saveTemplateCache(cache.path, this.decoder.exportTemplates(), {
+          shareTemplates: this.options.shareTemplates,
+          now,
+        });
+        this.savedChanges = changes;
+        this.savedAt = now;
+      } catch (err) {
+        this.logger.rateLimited('template-cache', 60_000).error('cannot write the template cache', {
+          path: cache.path,
+          error: (err as Error).message,
+          input: this.id,
+        });
+      }
+    });
+    this.saving = next;
+    void next.finally(() => {
+      if (this.saving === next) this.saving = undefined;
+    });
+    return next;
   }
 
   private enqueue(payload: Buffer, from: ExporterAddress): void {
@@ -350,6 +443,12 @@ export class NetflowInput implements Input {
       'IPFIX templates withdrawn.',
       () => s.templatesWithdrawn,
     );
+    metrics.counter({
+      name: 'flowship_netflow_templates_loaded_from_cache_total',
+      help: 'Templates loaded from the template cache at start (R4).',
+      labelNames: ['input'],
+      collect: () => [{ labels, value: this.templatesLoadedFromCache }],
+    });
     decoderCounter(
       'flowship_netflow_sequence_resets_total',
       'Sessions reset on a sequence jump.',
@@ -413,9 +512,13 @@ export class NetflowInput implements Input {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+      if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
       await this.receiver.stop();
       // what the kernel gave us before the sockets closed is still decoded and published
       while (this.head !== this.tail) this.drain();
+      // the templates as they are now, uses included, whether or not they changed (only once
+      // the cache was loaded: an input never started must not overwrite it)
+      if (this.savedChanges >= 0) await this.saveTemplates();
     })();
     return this.stopping;
   }

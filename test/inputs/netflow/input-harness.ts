@@ -75,3 +75,12 @@ export function inputHarness(overrides: Partial<NetflowInputOptions> = {}): Inpu
   inputs.push(input);
   return { input, lines, events, metrics };
 }
+
+/** Polls `check` every 10 ms until it holds; fails after 5 s naming `what`. */
+export async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -7,7 +7,7 @@ import type { NetflowNormalizer } from '../../../src/ecs/netflow.ts';
 import type { EventSink } from '../../../src/inputs/input.ts';
 import type { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
 import type { Event } from '../../../src/pipeline/event.ts';
-import { CONFIG, inputHarness } from './input-harness.ts';
+import { CONFIG, inputHarness, until } from './input-harness.ts';
 
 const V5 = readFileSync(new URL('../../../fixtures/netflow/dat/netflow5_test_microtik.dat', import.meta.url));
 
@@ -31,14 +31,6 @@ async function sendTo(port: number, payload: Buffer): Promise<void> {
     );
   } finally {
     socket.close();
-  }
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -23,7 +23,7 @@ import type { MetricsRegistry, ValueSnapshot } from '../../../src/monitoring/met
 import { eventId } from '../../../src/pipeline/event.ts';
 import { ethernet, ipv4, pcapFile, udp } from './capture/synthetic.ts';
 import { decoder, ip4, set, v9, v9Template } from './decoder/packets.ts';
-import { inputHarness } from './input-harness.ts';
+import { inputHarness, until } from './input-harness.ts';
 
 const CISCO = readFileSync(new URL('../../../fixtures/netflow/pcap/ipfix_cisco.pcap', import.meta.url));
 /** ipfix_cisco.pcap's three IPFIX messages: [0] template 267 + 9 flows, [1] and [2] 10 flows each. */
@@ -66,14 +66,6 @@ const sockets: dgram.Socket[] = [];
 afterEach(() => {
   for (const s of sockets.splice(0)) s.close();
 });
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const FROM = { ip: '192.0.2.1', address: '192.0.2.1:4444' };
 

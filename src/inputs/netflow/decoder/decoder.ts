@@ -9,6 +9,7 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
+import type { CachedTemplate } from '../template-cache.ts';
 import { decodeIpfix } from './ipfix.ts';
 import { decodeLegacy, type ExporterAddress, LegacyLayouts } from './legacy.ts';
 import { DEFAULT_PENDING, type PendingOptions, PendingStore } from './pending.ts';
@@ -20,6 +21,7 @@ import {
   SessionTable,
 } from './session.ts';
 import { ReplayedDecodeError, type TemplateProtocolContext } from './sets.ts';
+import { compileTemplate } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 import { decodeV9 } from './v9.ts';
 
@@ -101,6 +103,7 @@ export class NetflowDecoder {
   private readonly expirationTimeoutMs: number;
   private readonly pending: PendingStore | undefined;
   private readonly now: () => number;
+  private readonly dictionary: Dictionary;
   private lastSweep: number;
 
   constructor(options: DecoderOptions) {
@@ -140,6 +143,7 @@ export class NetflowDecoder {
     this.ipfix = { ...base, protocol: 'ipfix', sessions: new SessionTable(limits, this.stats) };
     this.expirationTimeoutMs = expirationTimeoutMs;
     this.now = now;
+    this.dictionary = dictionary;
     this.lastSweep = now();
   }
 
@@ -177,6 +181,63 @@ export class NetflowDecoder {
     this.lastSweep = now;
     this.v9.sessions.sweep();
     this.ipfix.sessions.sweep();
+  }
+
+  /**
+   * Grows whenever the set of templates changes (learned, replaced, withdrawn, expired, dropped
+   * on a sequence reset or a session eviction), never on a mere use: the template cache (R4) is
+   * written only when it differs from the last value written. Costs nothing on the hot path.
+   */
+  get templateChangeCount(): number {
+    const s = this.stats;
+    return (
+      s.templatesLearned +
+      s.templatesReplaced +
+      s.templatesWithdrawn +
+      s.templatesExpired +
+      s.sequenceResets +
+      s.sessionsEvicted
+    );
+  }
+
+  /** Every v9 and IPFIX template of every session, as announced, with its last use (R4). */
+  exportTemplates(): CachedTemplate[] {
+    const out: CachedTemplate[] = [];
+    for (const ctx of [this.v9, this.ipfix]) {
+      const protocol = ctx.protocol as CachedTemplate['protocol'];
+      for (const session of ctx.sessions.entries()) {
+        for (const [t, lastUsedMs] of session.templatesWithUse()) {
+          out.push({
+            session: session.key,
+            protocol,
+            id: t.id,
+            fields: t.fields,
+            scopeCount: t.scopeCount,
+            isOptions: t.isOptions,
+            lastUsedMs,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Learns templates from the cache (R4), compiled against this decoder's dictionary, within the
+   * session limits (a refused one is counted as rejected). They are not counted as learned, and
+   * an announcement or withdrawal on the wire replaces or removes them as usual. A restored
+   * session takes its first packet's sequence number as is. Returns how many were loaded.
+   */
+  importTemplates(entries: readonly CachedTemplate[]): number {
+    let loaded = 0;
+    for (const e of entries) {
+      const ctx = e.protocol === 'v9' ? this.v9 : e.protocol === 'ipfix' ? this.ipfix : undefined;
+      if (ctx === undefined) continue;
+      const template = compileTemplate(this.dictionary, e.id, e.fields, e.scopeCount, e.isOptions);
+      const session = ctx.sessions.get(e.session) ?? ctx.sessions.create(e.session);
+      if (session.addTemplate(template, e.lastUsedMs, true)) loaded++;
+    }
+    return loaded;
   }
 
   /** Whether data sets without a template are kept for it (R1: extended mode). */

@@ -83,6 +83,8 @@ export function newDecoderStats(): DecoderStats {
 interface Entry {
   template: Template;
   used: boolean;
+  /** When it was learned or a data set last used it, ms since the epoch (R4: persisted). */
+  lastUsedMs: number;
 }
 
 /** Largest sequence jump still taken as the same stream (Filebeat's MaxSequenceDifference). */
@@ -99,33 +101,42 @@ export class Session {
   readonly key: string;
   used = true;
   lastSequence: number;
+  /**
+   * False for a session restored from the template cache (R4) until its first packet: that
+   * packet's sequence number is then taken as is, not compared with a number never seen.
+   */
+  private sequenceKnown: boolean;
   private readonly templates = new Map<number, Entry>();
   private readonly limits: SessionLimits;
   private readonly stats: DecoderStats;
 
-  constructor(key: string, limits: SessionLimits, stats: DecoderStats, sequence = 0) {
+  constructor(key: string, limits: SessionLimits, stats: DecoderStats, sequence?: number) {
     this.key = key;
     this.limits = limits;
     this.stats = stats;
-    this.lastSequence = sequence;
+    this.lastSequence = sequence ?? 0;
+    this.sequenceKnown = sequence !== undefined;
   }
 
   get templateCount(): number {
     return this.templates.size;
   }
 
-  getTemplate(id: number): Template | undefined {
+  /** The template for a data set, marked used at `nowMs`. */
+  getTemplate(id: number, nowMs: number): Template | undefined {
     const entry = this.templates.get(id);
     if (entry === undefined) return undefined;
     entry.used = true;
+    entry.lastUsedMs = nowMs;
     return entry.template;
   }
 
   /**
    * Learns or replaces a template; data and options templates share the id space. Returns false
-   * when a cap refused it.
+   * when a cap refused it. `restored` (a template from the cache, R4) is not counted as learned
+   * or replaced.
    */
-  addTemplate(template: Template): boolean {
+  addTemplate(template: Template, nowMs: number, restored = false): boolean {
     const existing = this.templates.get(template.id);
     const grow = template.fields.length - (existing?.template.fields.length ?? 0);
     if (this.stats.templateFields + grow > this.limits.maxTemplateFields) {
@@ -135,18 +146,24 @@ export class Session {
     if (existing !== undefined) {
       existing.template = template;
       existing.used = true;
+      existing.lastUsedMs = nowMs;
       this.stats.templateFields += grow;
-      this.stats.templatesReplaced++;
+      if (!restored) this.stats.templatesReplaced++;
       return true;
     }
     if (this.templates.size >= this.limits.maxTemplatesPerSession) {
       this.stats.templatesRejected++;
       return false;
     }
-    this.templates.set(template.id, { template, used: true });
+    this.templates.set(template.id, { template, used: true, lastUsedMs: nowMs });
     this.stats.templateFields += grow;
-    this.stats.templatesLearned++;
+    if (!restored) this.stats.templatesLearned++;
     return true;
+  }
+
+  /** Every template with its last use (R4). */
+  *templatesWithUse(): IterableIterator<[Template, number]> {
+    for (const entry of this.templates.values()) yield [entry.template, entry.lastUsedMs];
   }
 
   private remove(id: number, entry: Entry): void {
@@ -185,6 +202,11 @@ export class Session {
    * number is remembered in every case. Returns true when templates were dropped.
    */
   checkSequence(sequence: number): boolean {
+    if (!this.sequenceKnown) {
+      this.sequenceKnown = true;
+      this.lastSequence = sequence;
+      return false;
+    }
     const jumped = sequenceJumped(this.lastSequence, sequence);
     this.lastSequence = sequence;
     if (!jumped) return false;
@@ -235,8 +257,12 @@ export class SessionTable {
     return session;
   }
 
-  /** A new session for `key`, evicting the least recently used one when the table is full. */
-  create(key: string, sequence = 0): Session {
+  /**
+   * A new session for `key`, evicting the least recently used one when the table is full.
+   * Without `sequence` (a session restored from the template cache) its first packet's sequence
+   * number is taken as is.
+   */
+  create(key: string, sequence?: number): Session {
     if (this.sessions.size >= this.limits.maxSessions) {
       const [oldestKey, oldest] = this.sessions.entries().next().value as [string, Session];
       oldest.clear();

@@ -84,6 +84,8 @@ export class PacketSession {
   private kept: PendingSet[] | undefined;
   /** Records replayed from earlier packets' pending sets: kept if the packet fails. */
   private replayed: DecodedRecord[] | undefined;
+  /** The clock read once per packet, when first needed (-1: not yet). */
+  private nowMs = -1;
 
   constructor(
     ctx: TemplateProtocolContext,
@@ -105,6 +107,12 @@ export class PacketSession {
     }
   }
 
+  /** The decoder's clock, read at most once per packet. */
+  private time(): number {
+    if (this.nowMs < 0) this.nowMs = this.ctx.now();
+    return this.nowMs;
+  }
+
   /** The session's name in the pending store, which v9 and IPFIX share. */
   private get pendingName(): string {
     return `${this.ctx.protocol} ${this.key}`;
@@ -116,7 +124,7 @@ export class PacketSession {
    * (NETFLOW.md 1.6).
    */
   data(setId: number, buf: Buffer, start: number, end: number): void {
-    const template = this.session?.getTemplate(setId);
+    const template = this.session?.getTemplate(setId, this.time());
     if (template !== undefined) {
       applyTemplate(template, buf, start, end, this.exporter, this.out);
       return;
@@ -124,7 +132,7 @@ export class PacketSession {
     const { stats, pending } = this.ctx;
     stats.dataSetsWithoutTemplate++;
     if (pending === undefined) return;
-    const now = this.ctx.now();
+    const now = this.time();
     const set = pending.add(this.pendingName, setId, buf, start, end, this.exporter, this.sequence, now);
     if (set === undefined) return;
     this.pended++;
@@ -139,7 +147,11 @@ export class PacketSession {
     for (const change of changes) {
       switch (change.kind) {
         case 'learn':
-          if (this.session.addTemplate(change.template) && pending !== undefined && pending.size > 0) {
+          if (
+            this.session.addTemplate(change.template, this.time()) &&
+            pending !== undefined &&
+            pending.size > 0
+          ) {
             this.replay(pending, change.template);
           }
           break;
