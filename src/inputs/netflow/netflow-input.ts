@@ -455,6 +455,26 @@ export class NetflowInput implements Input {
       () => s.sequenceResets,
     );
     decoderCounter(
+      'flowship_netflow_sequence_gaps_total',
+      'Packets whose sequence number was ahead of the expected one (records or packets missing).',
+      () => s.sequenceGaps,
+    );
+    decoderCounter(
+      'flowship_netflow_lost_records_estimate_total',
+      'Estimated loss from sequence gaps: v9 packets; IPFIX, v5, v7, v8 records.',
+      () => s.lostRecordsEstimate,
+    );
+    decoderCounter(
+      'flowship_netflow_sequence_out_of_order_total',
+      'Packets whose sequence number was behind the expected one (reordered or duplicated).',
+      () => s.sequenceOutOfOrder,
+    );
+    decoderCounter(
+      'flowship_netflow_sequence_streams_evicted_total',
+      'NetFlow v5/v7/v8 sequence streams forgotten because the table was full.',
+      () => s.sequenceStreamsEvicted,
+    );
+    decoderCounter(
       'flowship_netflow_data_sets_without_template_total',
       'Data sets whose template was unknown when they arrived (kept pending in extended mode).',
       () => s.dataSetsWithoutTemplate,

@@ -16,6 +16,7 @@ import { DEFAULT_PENDING, type PendingOptions, PendingStore } from './pending.ts
 import {
   DEFAULT_SESSION_LIMITS,
   type DecoderStats,
+  LegacySequences,
   newDecoderStats,
   type SessionLimits,
   SessionTable,
@@ -104,6 +105,8 @@ export class NetflowDecoder {
   private readonly pending: PendingStore | undefined;
   private readonly now: () => number;
   private readonly dictionary: Dictionary;
+  /** Next expected flow_sequence per v5/v7/v8 stream (gap and loss counters only). */
+  private readonly legacySequences: LegacySequences;
   private lastSweep: number;
 
   constructor(options: DecoderOptions) {
@@ -144,6 +147,7 @@ export class NetflowDecoder {
     this.expirationTimeoutMs = expirationTimeoutMs;
     this.now = now;
     this.dictionary = dictionary;
+    this.legacySequences = new LegacySequences(limits.maxSessions, this.stats);
     this.lastSweep = now();
   }
 
@@ -165,7 +169,20 @@ export class NetflowDecoder {
     const records: DecodedRecord[] = [];
     if (version === 9) return { records, ...decodeV9(this.v9, packet, from, records) };
     if (version === 10) return { records, ...decodeIpfix(this.ipfix, packet, from, records) };
-    return { records, consumed: decodeLegacy(this.layouts, packet, from, records), pended: 0 };
+    const consumed = decodeLegacy(this.layouts, packet, from, records);
+    if (version === 5 || version === 7 || version === 8) this.observeLegacySequence(version, packet, from);
+    return { records, consumed, pended: 0 };
+  }
+
+  /**
+   * Checks a decoded v5/v7/v8 packet's flow_sequence (flows exported before it) against its
+   * stream's: exporter address, version, engine type/id (v5, v8), aggregation (v8).
+   */
+  private observeLegacySequence(version: number, packet: Buffer, from: ExporterAddress): void {
+    // v7 bytes 20-23 are reserved; v5 byte 22-23 is sampling, not part of the stream
+    const stream = version === 7 ? 0 : version === 8 ? packet.readUInt32BE(20) : packet.readUInt16BE(20);
+    const key = `${from.address}/${version}/${stream}`;
+    this.legacySequences.observe(key, packet.readUInt32BE(16), packet.readUInt16BE(2));
   }
 
   /**

@@ -197,5 +197,6 @@ export function decodeIpfix(
   } catch (err) {
     throw session.failed(err);
   }
+  session.finish();
   return { consumed: length, exporter, pended: session.pended };
 }

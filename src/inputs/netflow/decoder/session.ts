@@ -43,6 +43,14 @@ export interface DecoderStats {
   sessionsExpired: number;
   sessionsEvicted: number;
   sequenceResets: number;
+  /** Packets whose sequence number was ahead of the expected one (by less than the reset jump). */
+  sequenceGaps: number;
+  /** Lost by those gaps: v9 packets; IPFIX, v5, v7, v8 records. */
+  lostRecordsEstimate: number;
+  /** Packets whose sequence number was behind the expected one (reordered or duplicated). */
+  sequenceOutOfOrder: number;
+  /** v5/v7/v8 sequence streams forgotten because the table was full (least recently used first). */
+  sequenceStreamsEvicted: number;
   /** Data sets whose template was unknown when they arrived: every miss, kept pending or not. */
   dataSetsWithoutTemplate: number;
   /** Fields held by all templates now (gauge). */
@@ -70,6 +78,10 @@ export function newDecoderStats(): DecoderStats {
     sessionsExpired: 0,
     sessionsEvicted: 0,
     sequenceResets: 0,
+    sequenceGaps: 0,
+    lostRecordsEstimate: 0,
+    sequenceOutOfOrder: 0,
+    sequenceStreamsEvicted: 0,
     dataSetsWithoutTemplate: 0,
     templateFields: 0,
     pendingSets: 0,
@@ -97,6 +109,59 @@ export function sequenceJumped(last: number, sequence: number): boolean {
   return forward >= MAX_SEQUENCE_DIFFERENCE && backward >= MAX_SEQUENCE_DIFFERENCE;
 }
 
+/**
+ * Compares a packet's sequence number with the one expected from its stream (all modulo 2^32):
+ * equal is fine; ahead by less than the reset jump is a gap (`lost` += the difference: packets
+ * for v9, records otherwise); behind by less than it is a reordered or duplicated packet; a
+ * larger jump either way is the reset rule's business and counted by neither. Returns false only
+ * for a packet behind the expectation, which must then not move it back.
+ */
+export function trackSequence(stats: DecoderStats, expected: number, sequence: number): boolean {
+  const delta = (sequence - expected) | 0;
+  if (delta === 0 || delta >= MAX_SEQUENCE_DIFFERENCE || delta <= -MAX_SEQUENCE_DIFFERENCE) return true;
+  if (delta > 0) {
+    stats.sequenceGaps++;
+    stats.lostRecordsEstimate += delta;
+    return true;
+  }
+  stats.sequenceOutOfOrder++;
+  return false;
+}
+
+/**
+ * The next expected flow_sequence of each v5/v7/v8 stream (exporter address, version, engine
+ * type/id, v8 aggregation), at most `max` streams: a new one beyond it evicts the least recently
+ * seen one.
+ */
+export class LegacySequences {
+  // insertion order is recency order: an updated stream is moved to the end
+  private readonly expected = new Map<string, number>();
+  private readonly max: number;
+  private readonly stats: DecoderStats;
+
+  constructor(max: number, stats: DecoderStats) {
+    this.max = max;
+    this.stats = stats;
+  }
+
+  get size(): number {
+    return this.expected.size;
+  }
+
+  /** Checks a packet of `count` records against its stream's expectation, then moves it on. */
+  observe(key: string, sequence: number, count: number): void {
+    const expected = this.expected.get(key);
+    if (expected !== undefined) {
+      if (!trackSequence(this.stats, expected, sequence)) return;
+      this.expected.delete(key);
+    } else if (this.expected.size >= this.max) {
+      this.expected.delete(this.expected.keys().next().value as string);
+      this.stats.sequenceStreamsEvicted++;
+    }
+    this.expected.set(key, (sequence + count) >>> 0);
+  }
+}
+
 export class Session {
   readonly key: string;
   used = true;
@@ -106,6 +171,8 @@ export class Session {
    * packet's sequence number is then taken as is, not compared with a number never seen.
    */
   private sequenceKnown: boolean;
+  /** The next sequence number expected (v9: last + 1; IPFIX: last + its data records), or -1. */
+  private expectedSequence = -1;
   private readonly templates = new Map<number, Entry>();
   private readonly limits: SessionLimits;
   private readonly stats: DecoderStats;
@@ -214,6 +281,19 @@ export class Session {
     if (this.clear() === 0) return false;
     this.stats.sequenceResets++;
     return true;
+  }
+
+  /**
+   * Counts a gap or a reordered packet against the expected sequence number (trackSequence).
+   * Returns false for a reordered packet: the expectation stays where it is.
+   */
+  trackSequence(sequence: number): boolean {
+    return this.expectedSequence < 0 || trackSequence(this.stats, this.expectedSequence, sequence);
+  }
+
+  /** Sets the next expected sequence number; undefined when not known (next packet taken as is). */
+  expectSequence(next: number | undefined): void {
+    this.expectedSequence = next === undefined ? -1 : next >>> 0;
   }
 
   /** Deletes templates unused since the last sweep; returns how many were deleted. */

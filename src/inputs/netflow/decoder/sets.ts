@@ -84,6 +84,12 @@ export class PacketSession {
   private kept: PendingSet[] | undefined;
   /** Records replayed from earlier packets' pending sets: kept if the packet fails. */
   private replayed: DecodedRecord[] | undefined;
+  /** Whether the packet's sequence number moves its session's expectation (not a reordered one). */
+  private readonly inOrder: boolean;
+  /** Data records of this packet's own sets (IPFIX sequence numbers count them). */
+  private records = 0;
+  /** A data set's records could not be counted (no template yet). */
+  private uncounted = false;
   /** The clock read once per packet, when first needed (-1: not yet). */
   private nowMs = -1;
 
@@ -100,6 +106,7 @@ export class PacketSession {
     this.exporter = exporter;
     this.out = out;
     this.session = ctx.sessions.get(key);
+    this.inOrder = this.session?.trackSequence(sequence) ?? true;
     if (this.session !== undefined && ctx.detectSequenceReset) this.session.checkSequence(sequence);
     // before the sets are read, as for templates: a jump drops what was pending
     if (ctx.pending !== undefined && ctx.pending.size > 0) {
@@ -126,9 +133,10 @@ export class PacketSession {
   data(setId: number, buf: Buffer, start: number, end: number): void {
     const template = this.session?.getTemplate(setId, this.time());
     if (template !== undefined) {
-      applyTemplate(template, buf, start, end, this.exporter, this.out);
+      this.records += applyTemplate(template, buf, start, end, this.exporter, this.out);
       return;
     }
+    this.uncounted = true;
     const { stats, pending } = this.ctx;
     stats.dataSetsWithoutTemplate++;
     if (pending === undefined) return;
@@ -193,11 +201,24 @@ export class PacketSession {
   }
 
   /**
+   * Sets the session's next expected sequence number once the packet decoded: its own plus
+   * `perPacket` (v9: 1) or, without it, plus its data records (IPFIX, RFC 7011 §3.1); unknown
+   * when a data set's records could not be counted. A reordered packet leaves it as it was.
+   */
+  finish(perPacket?: number): void {
+    if (this.session === undefined || !this.inOrder) return;
+    const increment = perPacket ?? (this.uncounted ? undefined : this.records);
+    this.session.expectSequence(increment === undefined ? undefined : this.sequence + increment);
+  }
+
+  /**
    * The error to throw when the packet fails at `err`: its own sets are no longer pending (its
    * records are lost, as for any failed packet), and records of earlier packets replayed before
    * the failure ride along (ReplayedDecodeError).
    */
   failed(err: unknown): unknown {
+    // what the packet held is unknown: its successor's number is taken as is
+    this.session?.expectSequence(undefined);
     if (this.kept !== undefined) {
       for (const set of this.kept) this.ctx.pending?.remove(set);
       this.kept = undefined;

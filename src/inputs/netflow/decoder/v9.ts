@@ -160,5 +160,6 @@ export function decodeV9(
   } catch (err) {
     throw session.failed(err);
   }
+  session.finish(1);
   return { consumed: off, exporter, pended: session.pended };
 }
