@@ -13,26 +13,20 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type RunningElasticsearch, startElasticsearch } from '../helpers/elasticsearch.ts';
 import { countDocs, duplicateValues, numberedGoflow2Line } from '../helpers/es-checks.ts';
-import { freeTcpPort } from '../helpers/goflow2.ts';
+import { readMetric, writeShippingConfig } from '../helpers/es-shipping.ts';
 import { netflowV5Datagram } from '../helpers/netflow-v5.ts';
-import { eventually, freeUdpPort, type Spawned, startFlowship } from '../helpers/process.ts';
+import { eventually, type Spawned, startFlowship } from '../helpers/process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROUNDS = 4;
 /** Flows per burst (30 per datagram). */
 const BURST = 6000;
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(text);
-  return match === null ? 0 : Number(match[1]);
-}
 
 describe('SIGKILL mid-batch with Elasticsearch', { timeout: 400_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'flowship-es-crash-'));
@@ -51,29 +45,11 @@ describe('SIGKILL mid-batch with Elasticsearch', { timeout: 400_000 }, () => {
 
   it('no flow and no line is lost or indexed twice', async () => {
     es = await startElasticsearch();
-    const port = await freeUdpPort();
-    const httpPort = await freeTcpPort();
-    const logs = join(dir, 'logs');
-    mkdirSync(logs);
-    const cfg = join(dir, 'flowship.yml');
-    writeFileSync(
-      cfg,
-      [
-        'flowship.inputs:',
-        `  - {type: netflow, id: nf, host: 127.0.0.1, port: ${port}}`,
-        `  - {type: goflow2, id: gf, paths: ["${logs}/*.log"], prospector.scanner.check_interval: 200ms, backoff: {init: 50ms, max: 200ms}, flowship.registry.flush: 200ms}`,
-        'output.elasticsearch:',
-        `  hosts: ["${es.url}"]`,
-        '  bulk_max_size: 500',
-        '  flush_interval: 100ms',
-        '  backoff: {init: 100ms, max: 1s}',
-        'queue.mem: {events: 2048, flush: {min_events: 500, timeout: 100ms}}',
-        'queue.disk: {max_size: 256MiB}',
-        `path.data: ${join(dir, 'data')}`,
-        `http: {enabled: true, host: 127.0.0.1, port: ${httpPort}}`,
-        '',
-      ].join('\n'),
-    );
+    const { cfg, port, httpPort, logs } = await writeShippingConfig(dir, es.url, {
+      output: ['bulk_max_size: 500', 'flush_interval: 100ms', 'backoff: {init: 100ms, max: 1s}'],
+      queueMem: '{events: 2048, flush: {min_events: 500, timeout: 100ms}}',
+      goflow2: 'flowship.registry.flush: 200ms',
+    });
 
     let lines = 0;
     const writer = (async () => {
@@ -100,7 +76,7 @@ describe('SIGKILL mid-batch with Elasticsearch', { timeout: 400_000 }, () => {
       // every flow of the burst is in the disk queue: from here on it is flowship's to deliver
       await eventually(
         async () =>
-          (await metric(httpPort, 'flowship_diskqueue_appended_total')) >= BURST ? true : undefined,
+          (await readMetric(httpPort, 'flowship_diskqueue_appended_total')) >= BURST ? true : undefined,
         30_000,
         `round ${round}: ${BURST} flows accepted`,
       );
@@ -133,7 +109,7 @@ describe('SIGKILL mid-batch with Elasticsearch', { timeout: 400_000 }, () => {
       `${lines} lines indexed`,
     );
     // the output saw documents indexed before the crash again, and answered them as duplicates
-    const duplicatesSeen = await metric(
+    const duplicatesSeen = await readMetric(
       httpPort,
       'flowship_elasticsearch_events_total\\{outcome="duplicate"\\}',
     );

@@ -7,15 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type RunningElasticsearch, startElasticsearch } from '../helpers/elasticsearch.ts';
 import { countDocs, duplicateValues, numberedGoflow2Line } from '../helpers/es-checks.ts';
-import { freeTcpPort } from '../helpers/goflow2.ts';
+import { readMetric, writeShippingConfig } from '../helpers/es-shipping.ts';
 import { netflowV5Datagram } from '../helpers/netflow-v5.ts';
-import { eventually, freeUdpPort, type Spawned, startFlowship } from '../helpers/process.ts';
+import { eventually, type Spawned, startFlowship } from '../helpers/process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Flows per datagram and lines per tick; one tick every TICK_MS. */
@@ -35,30 +35,11 @@ describe('Elasticsearch outage under load', { timeout: 300_000 }, () => {
 
   it('every flow (through the disk queue) and every line is indexed once after Elasticsearch comes back', async () => {
     es = await startElasticsearch();
-    const port = await freeUdpPort();
-    const httpPort = await freeTcpPort();
-    const logs = join(dir, 'logs');
-    mkdirSync(logs);
-    const cfg = join(dir, 'flowship.yml');
-    writeFileSync(
-      cfg,
-      [
-        'flowship.inputs:',
-        `  - {type: netflow, id: nf, host: 127.0.0.1, port: ${port}}`,
-        `  - {type: goflow2, id: gf, paths: ["${logs}/*.log"], prospector.scanner.check_interval: 200ms, backoff: {init: 50ms, max: 200ms}}`,
-        'output.elasticsearch:',
-        `  hosts: ["${es.url}"]`,
-        '  flush_interval: 200ms',
-        '  timeout: 5s',
-        '  backoff: {init: 100ms, max: 1s}',
-        // a small memory queue: the outage fills it within a second and the spill is real
-        'queue.mem: {events: 1024, flush: {min_events: 512, timeout: 100ms}}',
-        'queue.disk: {max_size: 256MiB}',
-        `path.data: ${join(dir, 'data')}`,
-        `http: {enabled: true, host: 127.0.0.1, port: ${httpPort}}`,
-        '',
-      ].join('\n'),
-    );
+    const { cfg, port, httpPort, logs } = await writeShippingConfig(dir, es.url, {
+      output: ['flush_interval: 200ms', 'timeout: 5s', 'backoff: {init: 100ms, max: 1s}'],
+      // a small memory queue: the outage fills it within a second and the spill is real
+      queueMem: '{events: 1024, flush: {min_events: 512, timeout: 100ms}}',
+    });
     run = startFlowship(['run', '-c', cfg]);
     await run.waitFor(/flowship started/);
 
@@ -110,12 +91,9 @@ describe('Elasticsearch outage under load', { timeout: 300_000 }, () => {
     assert.deepEqual(await duplicateValues(es, 'logs-goflow2.sflow-default', 'source.ip'), []);
     // the output saw the outage, and every flow went through the disk queue, none dropped
     assert.match(run.stderr(), /bulk request failed|cannot use Elasticsearch/);
-    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    const metric = (name: string) =>
-      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(metrics)?.[1]);
-    assert.equal(metric('flowship_diskqueue_appended_total'), flows, metrics);
-    assert.equal(metric('flowship_diskqueue_dropped_total'), 0);
-    assert.equal(metric('flowship_netflow_dropped_events_total'), 0);
+    assert.equal(await readMetric(httpPort, 'flowship_diskqueue_appended_total'), flows);
+    assert.equal(await readMetric(httpPort, 'flowship_diskqueue_dropped_total'), 0);
+    assert.equal(await readMetric(httpPort, 'flowship_netflow_dropped_events_total'), 0);
     assert.equal(await run.stop('SIGTERM'), 0, run.stderr());
     run = undefined;
   });
