@@ -2,7 +2,9 @@
  * Questions the end-to-end tests ask a real Elasticsearch: how many documents a data stream
  * holds, which values of a unique field occur more than once, and the mapped type of a field.
  */
+import assert from 'node:assert/strict';
 import type { RunningElasticsearch } from './elasticsearch.ts';
+import { eventually } from './process.ts';
 
 /** Documents in `index` (a data stream or pattern) after a refresh; 0 when it does not exist yet. */
 export async function countDocs(es: RunningElasticsearch, index: string): Promise<number> {
@@ -61,4 +63,27 @@ export function uniqueIp(k: number): string {
 /** A GoFlow2 default-format line (as GoFlow2 v2 writes it) whose `src_addr` is {@link uniqueIp}(k). */
 export function numberedGoflow2Line(k: number): string {
   return `{"type":"SFLOW_5","time_received_ns":1722384059483524068,"sequence_num":${k},"sampling_rate":100,"sampler_address":"192.0.2.1","time_flow_start_ns":1722384059483524068,"time_flow_end_ns":1722384059483524068,"bytes":64,"packets":1,"src_addr":"${uniqueIp(k)}","dst_addr":"192.0.2.200","etype":"IPv4","proto":"UDP","src_port":5000,"dst_port":53}\n`;
+}
+
+/**
+ * Waits (up to 2 min) until `index` holds at least `expected` documents, then asserts it holds
+ * exactly that many and that no `source.ip` (unique per flow and per line in these tests) occurs
+ * twice: everything once, nothing lost, nothing duplicated.
+ */
+export async function assertIndexedOnce(
+  es: RunningElasticsearch,
+  index: string,
+  expected: number,
+  what: string,
+): Promise<void> {
+  const count = await eventually(
+    async () => {
+      const n = await countDocs(es, index);
+      return n >= expected ? n : undefined;
+    },
+    120_000,
+    `${expected} ${what} indexed`,
+  );
+  assert.equal(count, expected, `every one of the ${what} once`);
+  assert.deepEqual(await duplicateValues(es, index, 'source.ip'), []);
 }
