@@ -29,6 +29,8 @@ export function buildNetflowParts(config: NetflowInputConfig, now?: () => Date):
       absoluteTimes: config.compatibility === 'extended' && config.enrich.absolute_times,
       samplingRate: config.compatibility === 'extended' && config.enrich.sampling_rate,
       scaleCounters: config.compatibility === 'extended' && config.enrich.scale_counters,
+      // R6: interface/application names, sampler rates and init time from options data
+      options: config.compatibility === 'extended' && config.enrich.options,
     }),
   };
 }

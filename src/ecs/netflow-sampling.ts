@@ -1,30 +1,47 @@
 /**
  * R3, the sampling rate of a flow (NETFLOW.md 6): `netflow.sampling_rate`, the number of packets
- * each sampled packet stands for (1 = unsampled), where the record or its packet says it.
+ * each sampled packet stands for (1 = unsampled), where the record, its session's options data or
+ * its packet says it.
  *
- *   the record's own elements, first found wins:
- *     samplingPacketInterval (305) with samplingPacketSpace (306): (interval + space) / interval
- *     samplingInterval (34), samplerRandomInterval (50): the rate itself
- *   else the v5/v6 header's sampling field: mode (2 bits) | interval (14 bits), when non-zero
- *
- * What options data announce per session or per sampler id (R3 with R6) needs the decoder to
- * keep them per session; that part is not here yet.
+ *   first found wins:
+ *     1. the record's own elements: samplingPacketInterval (305) with samplingPacketSpace (306):
+ *        (interval + space) / interval; samplingInterval (34); samplerRandomInterval (50)
+ *     2. with the session's options state (R6): the rate of the record's samplerId (48), else of
+ *        its selectorId (302), in the sampler table
+ *     3. the session-wide rate of an options record with no sampler id (System scope, or none)
+ *     4. the v5/v6 header's sampling field: mode (2 bits) | interval (14 bits), when non-zero
  */
-import type { FieldValue, FlowRecord } from '../inputs/netflow/decoder/types.ts';
+import { rateOf } from '../inputs/netflow/decoder/options-state.ts';
+import type { FieldValue, FlowRecord, SessionOptionsView } from '../inputs/netflow/decoder/types.ts';
 
 function positive(value: FieldValue | undefined): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
-export function samplingRate(record: FlowRecord): number | undefined {
+function uint(value: FieldValue | undefined): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** `learned`: the session's options state, when the options enrichment is on (steps 2 and 3). */
+export function samplingRate(record: FlowRecord, learned?: SessionOptionsView): number | undefined {
   const f = record.fields;
-  const interval = positive(f.sampling_packet_interval);
-  const space = f.sampling_packet_space;
-  if (interval !== undefined && typeof space === 'number' && Number.isInteger(space) && space >= 0) {
-    return Math.round((interval + space) / interval);
-  }
-  const own = positive(f.sampling_interval) ?? positive(f.sampler_random_interval);
+  const own = rateOf(
+    positive(f.sampling_packet_interval),
+    uint(f.sampling_packet_space),
+    positive(f.sampling_interval),
+    positive(f.sampler_random_interval),
+  );
   if (own !== undefined) return own;
+  if (learned !== undefined) {
+    // the raw samplerId the decoder kept, else the document's (a 1-byte one decodes)
+    const samplerId = record.samplerId ?? uint(f.sampler_id);
+    const bySampler = samplerId === undefined ? undefined : learned.samplerRate(samplerId);
+    if (bySampler !== undefined) return bySampler;
+    const selectorId = uint(f.selector_id);
+    const bySelector = selectorId === undefined ? undefined : learned.selectorRate(selectorId);
+    if (bySelector !== undefined) return bySelector;
+    if (learned.samplingRate !== undefined) return learned.samplingRate;
+  }
   const { version, samplingInterval } = record.exporter;
   if ((version === 5 || version === 6) && samplingInterval !== undefined) {
     const headerInterval = samplingInterval & 0x3fff;

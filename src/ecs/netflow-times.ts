@@ -8,7 +8,7 @@
  * Documents show dates with three fraction digits, truncated (NETFLOW.md 3.4); the integration
  * maps `event.start/end` as `date`, which Elasticsearch stores in milliseconds anyway.
  */
-import type { ExporterMeta, FieldValue, FlowRecord } from '../inputs/netflow/decoder/types.ts';
+import type { FieldValue, FlowRecord } from '../inputs/netflow/decoder/types.ts';
 
 /** The times of one flow; any of them may be unknown. */
 export interface FlowTimes {
@@ -27,13 +27,12 @@ export interface TimeStats {
 }
 
 /**
- * R6 seam: the session's `systemInitTimeMilliseconds` (IE 160), in ms since the Unix epoch,
- * learned from options data. Nothing sets it yet; once the decoder tracks it per session it sets
- * `systemInitTimeMs` on the packet's `ExporterMeta` (decoder/types.ts) and R2 uses it for
- * `flowStart/EndSysUpTime` (IEs 22/21). IE 160 in the flow record itself wins over it.
+ * The session's `systemInitTimeMilliseconds` (IE 160), in ms since the Unix epoch, learned from
+ * options data (R6): the decoder's options state (`ExporterMeta.sessionOptions`) is one. R2 uses
+ * it for `flowStart/EndSysUpTime` (IEs 22/21); IE 160 in the flow record itself wins over it.
  */
 export interface SessionClock {
-  readonly systemInitTimeMs?: number;
+  readonly systemInitTimeMs?: number | undefined;
 }
 
 /** Earliest plausible flow time: 1995-01-01T00:00:00Z. */
@@ -165,7 +164,8 @@ function edge(
  *            systemInitTimeMilliseconds + flowStartSysUpTime              160 + 22
  *   end      the same with 157, 155, 153, 151, 159, 160 + 21
  *
- * `systemInitTimeMilliseconds` is the record's IE 160, else the session's ({@link SessionClock}).
+ * `systemInitTimeMilliseconds` is the record's IE 160, else the session's (`session`, when the
+ * options enrichment is on: {@link SessionClock}).
  * Plausible = from 1995-01-01 to export time + 10 min, inclusive; each refused value counts one
  * `timeRejected`. Then the duration, as 4.1 does it: end - start when both are known and one came
  * from here (replacing a duration 4.1 took from `flowDurationMilliseconds` (161); a negative span,
@@ -173,11 +173,16 @@ function edge(
  * `flowDurationMicroseconds` (162). So 161 wins over 162: 4.1 takes it first, in both modes. A
  * duration with one known edge gives the other (4.1 does the same with 161), guarded alike.
  */
-export function absoluteTimes(record: FlowRecord, fb: FlowTimes, stats: TimeStats): FlowTimes {
+export function absoluteTimes(
+  record: FlowRecord,
+  fb: FlowTimes,
+  stats: TimeStats,
+  session?: SessionClock,
+): FlowTimes {
   const f = record.fields;
   const exportUs = record.exporter.timestamp.getTime() * 1000;
   const guard: Guard = { min: MIN_FLOW_TIME_MS * 1000, max: exportUs + MAX_AHEAD_OF_EXPORT_MS * 1000, stats };
-  const initUs = dateUs(f.system_init_time_milliseconds) ?? sessionInitUs(record.exporter);
+  const initUs = dateUs(f.system_init_time_milliseconds) ?? sessionInitUs(session);
 
   let { start, end, duration } = fb;
   let filled = false;
@@ -212,8 +217,8 @@ export function absoluteTimes(record: FlowRecord, fb: FlowTimes, stats: TimeStat
   return times;
 }
 
-function sessionInitUs(exporter: ExporterMeta & SessionClock): number | undefined {
-  const ms = exporter.systemInitTimeMs;
+function sessionInitUs(session: SessionClock | undefined): number | undefined {
+  const ms = session?.systemInitTimeMs;
   return typeof ms === 'number' && Number.isFinite(ms) ? ms * 1000 : undefined;
 }
 

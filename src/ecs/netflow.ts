@@ -14,6 +14,7 @@ import type {
   FlowRecord,
   OptionsRecord,
   RawJson,
+  SessionOptionsView,
 } from '../inputs/netflow/decoder/types.ts';
 import type { DataStream, EcsDocument } from '../pipeline/event.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
@@ -21,6 +22,7 @@ import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
 import { parseIp } from './ip.ts';
 import { isInternal, type Networks } from './locality.ts';
+import { addObserverInterfaces, applicationName } from './netflow-options.ts';
 import { samplingRate } from './netflow-sampling.ts';
 import { absoluteTimes, filebeatTimes, setEventTimes, type TimeStats } from './netflow-times.ts';
 
@@ -47,6 +49,14 @@ export interface NetflowNormalizerOptions {
   readonly samplingRate?: boolean;
   /** R3: multiply `source/destination/network.bytes|packets` by the sampling rate. Off by default. */
   readonly scaleCounters?: boolean;
+  /**
+   * R6: use what the flow's session learned from options data (ExporterMeta.sessionOptions):
+   * `observer.ingress/egress.interface` and `network.application` (netflow-options.ts), the
+   * sampler and session sampling rates (with `samplingRate` or `scaleCounters`), the session's
+   * system init time (with `absoluteTimes`). Off by default; the CLI turns it on for
+   * `compatibility: extended` with `enrich.options` (both defaults).
+   */
+  readonly options?: boolean;
 }
 
 /** Counters of one normalizer, read by the input's metrics. Only ever incremented. */
@@ -143,6 +153,7 @@ export class NetflowNormalizer {
   private readonly absoluteTimes: boolean;
   private readonly samplingRate: boolean;
   private readonly scaleCounters: boolean;
+  private readonly useOptions: boolean;
   /** Counters since construction; the object is live (read it, never replace it). */
   readonly stats: NetflowNormalizerStats = { timeRejected: 0 };
 
@@ -157,6 +168,7 @@ export class NetflowNormalizer {
       absoluteTimes = false,
       samplingRate = false,
       scaleCounters = false,
+      options: useOptions = false,
     } = options;
     this.commonFields = commonFields(fields, fieldsUnderRoot);
     this.networks = internalNetworks;
@@ -166,6 +178,7 @@ export class NetflowNormalizer {
     this.absoluteTimes = absoluteTimes;
     this.samplingRate = samplingRate;
     this.scaleCounters = scaleCounters;
+    this.useOptions = useOptions;
     // the `forwarded` tag means the events describe other hosts: no host.* (Filebeat convention)
     this.host = tags.includes('forwarded') ? undefined : { hostname: hostname(), name: hostname() };
   }
@@ -234,6 +247,8 @@ export class NetflowNormalizer {
 
   private flow(record: FlowRecord): EcsDocument {
     const f = record.fields;
+    // R6: what the session's options data said, when the enrichment is on
+    const learned = this.useOptions ? record.exporter.sessionOptions : undefined;
     const event: Record<string, unknown> = {
       action: 'netflow_flow',
       category: ['network'],
@@ -242,7 +257,7 @@ export class NetflowNormalizer {
       kind: 'event',
       type: ['connection'],
     };
-    this.times(record, event);
+    this.times(record, event, learned);
 
     const flowDirection = uint(f.flow_direction);
     const source: Endpoint = {};
@@ -323,7 +338,7 @@ export class NetflowNormalizer {
       network.transport = TRANSPORTS[proto & 0xff] ?? `unknown (${proto & 0xff})`;
       network.iana_number = String(proto); // pipeline step 2
     }
-    const rate = this.samplingRate || this.scaleCounters ? samplingRate(record) : undefined;
+    const rate = this.samplingRate || this.scaleCounters ? samplingRate(record, learned) : undefined;
     // scale_counters: what the sampled packets stand for, not what was sampled
     const scale = this.scaleCounters && rate !== undefined && rate > 1 ? rate : 1;
     const scaled = (c: Counter | undefined) => (c === undefined || scale === 1 ? c : mulCounter(c, scale));
@@ -361,6 +376,8 @@ export class NetflowNormalizer {
     network.direction = flowDirection === undefined ? 'unknown' : directionName(flowDirection);
     const ssid = text(f.wlan_ssid);
     if (ssid !== undefined) network.name = ssid;
+    const application = learned === undefined ? undefined : applicationName(f, learned);
+    if (application !== undefined) network.application = application;
     network.community_id = communityIdFilebeat(a, sp, b, dp, p);
 
     // pipeline step 8
@@ -391,6 +408,7 @@ export class NetflowNormalizer {
     }
 
     const doc = this.common(record, netflow, event);
+    if (learned !== undefined) addObserverInterfaces(doc.observer as Record<string, unknown>, f, learned);
     doc.flow = flow;
     doc.network = network;
     if (Object.keys(src).length > 0) doc.source = src;
@@ -403,10 +421,17 @@ export class NetflowNormalizer {
     return doc;
   }
 
-  /** event.start/end/duration: Filebeat's sysUpTime logic (4.1), then R2 when enabled. */
-  private times(record: FlowRecord, event: Record<string, unknown>): void {
+  /**
+   * event.start/end/duration: Filebeat's sysUpTime logic (4.1), then R2 when enabled, with the
+   * session's system init time (R6) when `learned`.
+   */
+  private times(
+    record: FlowRecord,
+    event: Record<string, unknown>,
+    learned: SessionOptionsView | undefined,
+  ): void {
     const fb = filebeatTimes(record);
-    setEventTimes(event, this.absoluteTimes ? absoluteTimes(record, fb, this.stats) : fb);
+    setEventTimes(event, this.absoluteTimes ? absoluteTimes(record, fb, this.stats, learned) : fb);
   }
 }
 

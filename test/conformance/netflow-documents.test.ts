@@ -9,7 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DecodedRecord } from '../../src/inputs/netflow/decoder/types.ts';
-import { decodeFixtures, normalizer } from './netflow-fixtures.ts';
+import {
+  decodeFixtures,
+  EXTENDED_ENRICHMENT,
+  type FixtureEnrichment,
+  normalizer,
+} from './netflow-fixtures.ts';
 
 type Json = Record<string, unknown>;
 
@@ -241,19 +246,12 @@ const IPFIX_VIPTELA: Json = {
 
 /**
  * † fields of 4.5 from requirements not implemented yet: asserted absent until then. When the
- * requirement lands, delete its entry here so the 4.5 value is asserted instead.
+ * requirement lands, delete its entry here so the 4.5 value is asserted instead. None is left
+ * (the last one, `netflow.sampling_rate` of the Fortigate flow, came with R3 + R6).
  */
-const PENDING: Readonly<Record<string, readonly { path: string; requirement: string }[]>> = {
-  'v9 Fortigate flow': [
-    // R3 (sampling rate from the session's System-scope options record, sampling_interval 1)
-    { path: 'netflow.sampling_rate', requirement: 'R3' },
-  ],
-};
+const PENDING: Readonly<Record<string, readonly { path: string; requirement: string }[]>> = {};
 
-function document(
-  record: DecodedRecord,
-  options: { absoluteTimes?: boolean } = { absoluteTimes: true },
-): Json {
+function document(record: DecodedRecord, options: FixtureEnrichment = EXTENDED_ENRICHMENT): Json {
   // the 4.5 documents are what flowship emits in its default, extended, compatibility
   return JSON.parse(JSON.stringify(normalizer(options).normalize(record))) as Json;
 }

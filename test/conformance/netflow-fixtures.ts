@@ -60,12 +60,28 @@ export function decodeFixtures(files: readonly string[], options: DecodeFixtureO
   return { records, errors, decoder };
 }
 
-/** The normalizer as Filebeat's goldens expect it; `absoluteTimes` for the extended documents (R2). */
-export function normalizer(options: { absoluteTimes?: boolean } = {}): NetflowNormalizer {
+/** Enrichments of the extended documents (R2, R3, R6); all off by default, as Filebeat. */
+export interface FixtureEnrichment {
+  readonly absoluteTimes?: boolean;
+  readonly samplingRate?: boolean;
+  readonly options?: boolean;
+}
+
+/** Every enrichment `enrich` turns on by default with `compatibility: extended` (NETFLOW.md 5.2). */
+export const EXTENDED_ENRICHMENT: FixtureEnrichment = {
+  absoluteTimes: true,
+  samplingRate: true,
+  options: true,
+};
+
+/** The normalizer as Filebeat's goldens expect it; enrichments for the extended documents. */
+export function normalizer(options: FixtureEnrichment = {}): NetflowNormalizer {
   return new NetflowNormalizer({
     internalNetworks: parseNetworks(['private']),
     now: () => EVENT_CREATED,
     absoluteTimes: options.absoluteTimes ?? false,
+    samplingRate: options.samplingRate ?? false,
+    options: options.options ?? false,
   });
 }
 

@@ -13,8 +13,12 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { NetflowInputConfig } from '../../src/config/schema.ts';
 import { parseNetworks } from '../../src/ecs/locality.ts';
 import { NetflowNormalizer, type NetflowNormalizerOptions } from '../../src/ecs/netflow.ts';
-import type { SessionClock } from '../../src/ecs/netflow-times.ts';
-import type { ExporterMeta, FieldMap, FlowRecord } from '../../src/inputs/netflow/decoder/types.ts';
+import type {
+  ExporterMeta,
+  FieldMap,
+  FlowRecord,
+  SessionOptionsView,
+} from '../../src/inputs/netflow/decoder/types.ts';
 import { buildDictionary } from '../../src/inputs/netflow/fields/dictionary.ts';
 import { toKey } from '../../src/inputs/netflow/fields/names.ts';
 import { datTests, decodeFixtures, FIXTURES } from '../conformance/netflow-fixtures.ts';
@@ -26,7 +30,7 @@ const EXPORT = new Date(EXPORT_MS);
 const iso = (ms: number) => new Date(ms).toISOString();
 const at = (ms: number) => new Date(ms);
 
-function exporter(overrides: Partial<ExporterMeta & SessionClock> = {}): ExporterMeta {
+function exporter(overrides: Partial<ExporterMeta> = {}): ExporterMeta {
   return {
     version: 10,
     timestamp: EXPORT,
@@ -38,7 +42,7 @@ function exporter(overrides: Partial<ExporterMeta & SessionClock> = {}): Exporte
   };
 }
 
-function flow(fields: FieldMap, exp: Partial<ExporterMeta & SessionClock> = {}): FlowRecord {
+function flow(fields: FieldMap, exp: Partial<ExporterMeta> = {}): FlowRecord {
   return { type: 'netflow_flow', exporter: exporter(exp), fields, templateId: 256 };
 }
 
@@ -241,22 +245,39 @@ describe('R2 never overrides Filebeat’s times (4.1)', () => {
   });
 });
 
-describe('R2: systemInitTimeMilliseconds from the session (R6 seam)', () => {
-  it('ExporterMeta.systemInitTimeMs, when the decoder sets it, stands in for IE 160', () => {
+describe('R2: systemInitTimeMilliseconds from the session (R6 options state)', () => {
+  /** A flow whose session's options data said `systemInitTimeMs` (ExporterMeta.sessionOptions). */
+  function sessionFlow(fields: FieldMap, systemInitTimeMs: number): FlowRecord {
+    const record = flow(fields);
+    const sessionOptions: SessionOptionsView = {
+      systemInitTimeMs,
+      samplingRate: undefined,
+      interfaceNames: () => undefined,
+      applicationNames: () => undefined,
+      vrfName: () => undefined,
+      samplerRate: () => undefined,
+      selectorRate: () => undefined,
+    };
+    record.exporter.sessionOptions = sessionOptions;
+    return record;
+  }
+
+  it('the session’s value stands in for IE 160 with the options enrichment on', () => {
     const init = EXPORT_MS - 50_000;
-    const d = times(
-      flow({ flow_start_sys_up_time: 40_000, flow_end_sys_up_time: 45_000 }, { systemInitTimeMs: init }),
-    );
+    const record = sessionFlow({ flow_start_sys_up_time: 40_000, flow_end_sys_up_time: 45_000 }, init);
+    const d = times(record, normalizer({ options: true }));
     assert.deepEqual(d, { ...NONE, start: iso(init + 40_000), end: iso(init + 45_000), duration: 5e9 });
+    assert.deepEqual(times(record, normalizer({ options: false })), NONE, 'enrich.options: false');
   });
 
   it('IE 160 in the record wins over the session’s value', () => {
     const init = EXPORT_MS - 50_000;
     const d = times(
-      flow(
+      sessionFlow(
         { system_init_time_milliseconds: at(init), flow_start_sys_up_time: 40_000 },
-        { systemInitTimeMs: init - 3_600_000 },
+        init - 3_600_000,
       ),
+      normalizer({ options: true }),
     );
     assert.equal(d.start, iso(init + 40_000));
   });

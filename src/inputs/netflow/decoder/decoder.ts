@@ -4,14 +4,20 @@
  * Pure state machine: no sockets, no timers. Time comes from an injected clock and is only used
  * to run the template expiry sweep once per `expirationTimeoutMs`, to stamp data sets kept
  * pending for their template, and to age those out (swept at most once a second). One instance
- * owns the template state and pending data of the exporters it is given; callers keep an
- * exporter's packets on one instance, in order.
+ * owns the template state, pending data and options state (R6) of the exporters it is given;
+ * callers keep an exporter's packets on one instance, in order.
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
-import type { CachedTemplate } from '../template-cache.ts';
+import type { CachedOptionsState, CachedTemplate } from '../template-cache.ts';
 import { decodeIpfix } from './ipfix.ts';
 import { decodeLegacy, type ExporterAddress, LegacyLayouts } from './legacy.ts';
+import {
+  DEFAULT_OPTIONS_LIMITS,
+  type OptionsContext,
+  type OptionsLimits,
+  OptionsState,
+} from './options-state.ts';
 import { DEFAULT_PENDING, type PendingOptions, PendingStore } from './pending.ts';
 import {
   DEFAULT_SESSION_LIMITS,
@@ -54,6 +60,12 @@ export interface DecoderOptions {
    * omitted field takes its default: 60 s, 64 sets per template, 16 MiB).
    */
   readonly pending?: Partial<PendingOptions>;
+  /**
+   * Options state learned per session from options data (R6: interface, application, VRF and
+   * sampler tables, session sampling rate, system init time), extended mode only. `false` keeps
+   * none; each omitted bound takes its default (4096 keys per table per session, 16 MiB).
+   */
+  readonly optionsState?: false | Partial<OptionsLimits>;
   /** Milliseconds clock; injected by tests. */
   readonly now?: () => number;
 }
@@ -81,6 +93,20 @@ export function replayedRecords(err: unknown): readonly DecodedRecord[] {
   return err instanceof ReplayedDecodeError ? err.replayed : [];
 }
 
+function resolveOptionsLimits(options: Partial<OptionsLimits>): OptionsLimits {
+  const {
+    maxEntriesPerTable = DEFAULT_OPTIONS_LIMITS.maxEntriesPerTable,
+    maxBytes = DEFAULT_OPTIONS_LIMITS.maxBytes,
+  } = options;
+  if (!(Number.isInteger(maxEntriesPerTable) && maxEntriesPerTable >= 0)) {
+    throw new RangeError(
+      `optionsState maxEntriesPerTable must be an integer >= 0, got ${maxEntriesPerTable}`,
+    );
+  }
+  if (!(maxBytes >= 0)) throw new RangeError(`optionsState maxBytes must be >= 0, got ${maxBytes}`);
+  return { maxEntriesPerTable, maxBytes };
+}
+
 function resolvePending(options: Partial<PendingOptions>): PendingOptions {
   const {
     maxAgeMs = DEFAULT_PENDING.maxAgeMs,
@@ -103,6 +129,7 @@ export class NetflowDecoder {
   private readonly ipfix: TemplateProtocolContext;
   private readonly expirationTimeoutMs: number;
   private readonly pending: PendingStore | undefined;
+  private readonly options: OptionsContext | undefined;
   private readonly now: () => number;
   private readonly dictionary: Dictionary;
   /** Next expected flow_sequence per v5/v7/v8 stream (gap and loss counters only). */
@@ -119,6 +146,7 @@ export class NetflowDecoder {
       expirationTimeoutMs = 30 * 60_000,
       limits = DEFAULT_SESSION_LIMITS,
       pending = {},
+      optionsState = {},
       now = Date.now,
     } = options;
     this.layouts = new LegacyLayouts(dictionary);
@@ -133,6 +161,11 @@ export class NetflowDecoder {
       compatibility === 'extended'
         ? new PendingStore(resolvePending(pending), this.stats, detectSequenceReset)
         : undefined;
+    // filebeat mode learns nothing from options data: its documents must not change
+    this.options =
+      compatibility === 'extended' && optionsState !== false
+        ? { limits: resolveOptionsLimits(optionsState), stats: this.stats }
+        : undefined;
     const base = {
       dictionary,
       stats: this.stats,
@@ -140,6 +173,7 @@ export class NetflowDecoder {
       shareTemplates,
       detectSequenceReset,
       pending: this.pending,
+      options: this.options,
       now,
     };
     this.v9 = { ...base, protocol: 'v9', sessions: new SessionTable(limits, this.stats) };
@@ -202,8 +236,9 @@ export class NetflowDecoder {
 
   /**
    * Grows whenever the set of templates changes (learned, replaced, withdrawn, expired, dropped
-   * on a sequence reset or a session eviction), never on a mere use: the template cache (R4) is
-   * written only when it differs from the last value written. Costs nothing on the hot path.
+   * on a sequence reset or a session eviction), or the options state does (R6: learned, changed,
+   * dropped), never on a mere use: the template cache (R4) is written only when it differs from
+   * the last value written. Costs nothing on the hot path.
    */
   get templateChangeCount(): number {
     const s = this.stats;
@@ -213,7 +248,8 @@ export class NetflowDecoder {
       s.templatesWithdrawn +
       s.templatesExpired +
       s.sequenceResets +
-      s.sessionsEvicted
+      s.sessionsEvicted +
+      s.optionsChanges
     );
   }
 
@@ -250,9 +286,54 @@ export class NetflowDecoder {
     for (const e of entries) {
       const ctx = e.protocol === 'v9' ? this.v9 : e.protocol === 'ipfix' ? this.ipfix : undefined;
       if (ctx === undefined) continue;
-      const template = compileTemplate(this.dictionary, e.id, e.fields, e.scopeCount, e.isOptions);
+      const template = compileTemplate(
+        this.dictionary,
+        e.id,
+        e.fields,
+        e.scopeCount,
+        e.isOptions,
+        e.protocol === 'v9',
+      );
       const session = ctx.sessions.get(e.session) ?? ctx.sessions.create(e.session);
       if (session.addTemplate(template, e.lastUsedMs, true)) loaded++;
+    }
+    return loaded;
+  }
+
+  /**
+   * The options state of every v9 and IPFIX session that has one (R6), as plain data with its
+   * last use, for the template cache (R4). Empty when none is kept (filebeat mode).
+   */
+  exportOptionsState(): CachedOptionsState[] {
+    const out: CachedOptionsState[] = [];
+    for (const ctx of [this.v9, this.ipfix]) {
+      const protocol = ctx.protocol as CachedOptionsState['protocol'];
+      for (const session of ctx.sessions.entries()) {
+        if (session.options !== undefined) out.push(session.options.toCached(session.key, protocol));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Restores options state from the template cache (R4), within the same bounds as on the wire
+   * (keys beyond them are refused and counted). A session that already has options state keeps
+   * it: what its exporter said since the start is newer. Restored state is not counted as a
+   * change. Returns how many sessions got a state; none in filebeat mode.
+   */
+  importOptionsState(entries: readonly CachedOptionsState[]): number {
+    if (this.options === undefined) return 0;
+    let loaded = 0;
+    for (const e of entries) {
+      const ctx = e.protocol === 'v9' ? this.v9 : e.protocol === 'ipfix' ? this.ipfix : undefined;
+      if (ctx === undefined) continue;
+      const existing = ctx.sessions.get(e.session);
+      if (existing?.options !== undefined) continue;
+      const state = OptionsState.fromCached(this.options, e);
+      if (state === undefined) continue;
+      const session = existing ?? ctx.sessions.create(e.session);
+      session.options = state;
+      loaded++;
     }
     return loaded;
   }

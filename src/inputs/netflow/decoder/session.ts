@@ -3,7 +3,8 @@
  *
  *   SessionTable (one per protocol: v9, IPFIX), least recently used first
  *     key "ip:port/source_id"  (or "source_id" with share_templates)
- *       └─ Session: templates by id, last sequence number, used mark
+ *       └─ Session: templates by id, last sequence number, used mark,
+ *                   options state (R6, options-state.ts; dropped with the templates)
  *
  * Expiry is mark-and-sweep, like Filebeat: every sweep deletes what was not used since the
  * previous sweep (a template: data decoded or re-announced; a session: a packet received), then
@@ -14,6 +15,7 @@
  * fields of all templates together (a shared budget: one 10 KiB datagram can announce a
  * 2,500-field template, so a count of templates alone bounds nothing).
  */
+import type { OptionsState } from './options-state.ts';
 import type { PendingEvictionReason } from './pending.ts';
 import type { Template } from './template.ts';
 
@@ -65,6 +67,20 @@ export interface DecoderStats {
   pendingFailedSets: number;
   /** Pending sets dropped, by reason. */
   pendingEvicted: Record<PendingEvictionReason, number>;
+  /** Keys held by the options tables of all sessions now (gauge, R6). */
+  optionsEntries: number;
+  /** Estimated bytes of the options state of all sessions now, overhead included (gauge, R6). */
+  optionsBytes: number;
+  /**
+   * Options table keys (or whole session states) refused because a table was full or the byte
+   * budget spent (R6; an exporter or a spoofer controls what options data say).
+   */
+  optionsEntriesRejected: number;
+  /**
+   * Changes to options state: keys added or changed, session-wide values set or changed, states
+   * dropped with their session. Options data repeating what is known change nothing.
+   */
+  optionsChanges: number;
 }
 
 export function newDecoderStats(): DecoderStats {
@@ -89,6 +105,10 @@ export function newDecoderStats(): DecoderStats {
     pendingReplayedSets: 0,
     pendingFailedSets: 0,
     pendingEvicted: { age: 0, size: 0, reset: 0, withdrawn: 0 },
+    optionsEntries: 0,
+    optionsBytes: 0,
+    optionsEntriesRejected: 0,
+    optionsChanges: 0,
   };
 }
 
@@ -166,6 +186,8 @@ export class Session {
   readonly key: string;
   used = true;
   lastSequence: number;
+  /** What the session's options data stated (R6); created by the first fact, dropped by clear(). */
+  options: OptionsState | undefined = undefined;
   /**
    * False for a session restored from the template cache (R4) until its first packet: that
    * packet's sequence number is then taken as is, not compared with a number never seen.
@@ -256,10 +278,18 @@ export class Session {
     }
   }
 
-  /** Drops every template (session evicted or expired); returns how many there were. */
+  /**
+   * Drops every template and the options state (session evicted, expired, or reset by its
+   * sequence number); returns how many templates there were.
+   */
   clear(): number {
     const n = this.templates.size;
     for (const [id, entry] of this.templates) this.remove(id, entry);
+    if (this.options !== undefined) {
+      this.options.release();
+      this.options = undefined;
+      this.stats.optionsChanges++;
+    }
     return n;
   }
 

@@ -3,9 +3,16 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { Compatibility, Dictionary } from '../fields/types.ts';
+import {
+  type OptionsContext,
+  type OptionsPlan,
+  OptionsState,
+  readOptionsRecord,
+  statesSomething,
+} from './options-state.ts';
 import type { PendingSet, PendingStore } from './pending.ts';
 import type { DecoderStats, Session, SessionTable } from './session.ts';
-import { applyTemplate, type Template } from './template.ts';
+import { applyTemplate, type OptionsSink, type Template } from './template.ts';
 import type { DecodedRecord, ExporterMeta } from './types.ts';
 
 export interface TemplateProtocolContext {
@@ -23,6 +30,8 @@ export interface TemplateProtocolContext {
   readonly pending: PendingStore | undefined;
   /** The decoder's clock (ms), for the arrival time of pending sets. */
   readonly now: () => number;
+  /** Bounds and counters of the options state (R6); undefined when none is kept (filebeat mode). */
+  readonly options: OptionsContext | undefined;
 }
 
 export function sessionKey(ctx: TemplateProtocolContext, address: string, sourceId: number): string {
@@ -70,8 +79,12 @@ export class ReplayedDecodeError extends DecodeError {
  * created only when the packet teaches it a template, so a stream of data-only packets from
  * ever-changing ports (or spoofed sources) cannot fill the session table (their pending sets are
  * bounded by the pending store's byte budget instead).
+ *
+ * It also feeds the session's options state (R6) from options records, and once the packet is
+ * decoded hands that state to its records' ExporterMeta (and to those of the pending sets it
+ * replayed): the normalizer reads it from there, after decode() returns.
  */
-export class PacketSession {
+export class PacketSession implements OptionsSink {
   session: Session | undefined;
   /** Sets of this packet kept pending (R1). */
   pended = 0;
@@ -133,7 +146,7 @@ export class PacketSession {
   data(setId: number, buf: Buffer, start: number, end: number): void {
     const template = this.session?.getTemplate(setId, this.time());
     if (template !== undefined) {
-      this.records += applyTemplate(template, buf, start, end, this.exporter, this.out);
+      this.records += applyTemplate(template, buf, start, end, this.exporter, this.out, 0, this.optionsSink);
       return;
     }
     this.uncounted = true;
@@ -185,7 +198,7 @@ export class PacketSession {
     for (const set of pending.take(this.pendingName, template.id)) {
       const before = this.out.length;
       try {
-        applyTemplate(template, set.body, 0, set.body.length, set.exporter, this.out);
+        applyTemplate(template, set.body, 0, set.body.length, set.exporter, this.out, 0, this.optionsSink);
       } catch (err) {
         // the set's own packet is long gone: this one goes on
         if (!(err instanceof DecodeError)) throw err;
@@ -206,6 +219,7 @@ export class PacketSession {
    * when a data set's records could not be counted. A reordered packet leaves it as it was.
    */
   finish(perPacket?: number): void {
+    this.attachOptions();
     if (this.session === undefined || !this.inOrder) return;
     const increment = perPacket ?? (this.uncounted ? undefined : this.records);
     this.session.expectSequence(increment === undefined ? undefined : this.sequence + increment);
@@ -219,6 +233,8 @@ export class PacketSession {
   failed(err: unknown): unknown {
     // what the packet held is unknown: its successor's number is taken as is
     this.session?.expectSequence(undefined);
+    // the replayed records ride along in the error
+    this.attachOptions();
     if (this.kept !== undefined) {
       for (const set of this.kept) this.ctx.pending?.remove(set);
       this.kept = undefined;
@@ -227,4 +243,51 @@ export class PacketSession {
     if (this.replayed === undefined || !(err instanceof DecodeError)) return err;
     return new ReplayedDecodeError(err, this.replayed);
   }
+
+  /** This packet as the options sink of applyTemplate, when options state is kept. */
+  private get optionsSink(): OptionsSink | undefined {
+    return this.ctx.options === undefined ? undefined : this;
+  }
+
+  /** Learns what an options record states into the session's options state (R6). */
+  optionsRecord(plan: OptionsPlan, buf: Buffer, start: number, end: number): void {
+    const values = readOptionsRecord(plan, buf, start, end);
+    // a template was found, so the session exists
+    const session = this.session;
+    if (values === undefined || session === undefined || !statesSomething(values)) return;
+    const ctx = this.ctx.options!;
+    if (session.options === undefined) {
+      const state = OptionsState.create(ctx, this.time());
+      if (state === undefined) return;
+      session.options = state;
+    }
+    if (session.options.learn(values, this.time())) ctx.stats.optionsChanges++;
+  }
+
+  /**
+   * Hands the session's options state to the records of this packet and of the pending sets it
+   * replayed (their ExporterMeta), so that the normalizer finds it: a reference, never a copy.
+   */
+  private attachOptions(): void {
+    const state = this.session?.options;
+    if (state === undefined) return;
+    setSessionOptions(this.exporter, state);
+    if (this.replayed !== undefined) for (const r of this.replayed) setSessionOptions(r.exporter, state);
+  }
+}
+
+/**
+ * Sets `exporter.sessionOptions`, non-enumerable: it is a reference to the session's live state,
+ * not data of the packet, so JSON, structured clones and deep equality leave it out (they would
+ * otherwise copy or compare whole tables, and the decoded records would depend on what options
+ * data happened to arrive before them).
+ */
+function setSessionOptions(exporter: ExporterMeta, state: OptionsState): void {
+  if (exporter.sessionOptions === state) return;
+  Object.defineProperty(exporter, 'sessionOptions', {
+    value: state,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
 }

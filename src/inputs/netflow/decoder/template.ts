@@ -5,11 +5,11 @@
  */
 import { DecodeError } from '../../../util/errors.ts';
 import type { Dictionary, FieldDef } from '../fields/types.ts';
-import type { DecodedRecord, ExporterMeta, FieldMap } from './types.ts';
-import { lengthBounds, type Reader, readerFor } from './values.ts';
+import { compileOptionsPlan, type OptionsPlan, samplerIdPosition } from './options-state.ts';
+import type { DecodedRecord, ExporterMeta, FieldMap, FlowRecord } from './types.ts';
+import { lengthBounds, type Reader, readerFor, VARIABLE_LENGTH } from './values.ts';
 
-/** Field length that announces an IPFIX variable-length field (RFC 7011 §7; H3C uses it in v9). */
-export const VARIABLE_LENGTH = 0xffff;
+export { VARIABLE_LENGTH };
 
 /** A field specifier as announced on the wire: kept verbatim so templates can be persisted. */
 export interface FieldSpec {
@@ -43,6 +43,23 @@ export interface Template {
   readonly compiledScopeCount: number;
   /** How many of `compiled` emit a value, for the per-set value budget. */
   readonly emitting: number;
+  /** Options templates: what their records tell the session's options state (R6), if anything. */
+  readonly optionsPlan: OptionsPlan | undefined;
+  /**
+   * Data templates: where `samplerId` (48) sits in a record as [offset, length] (R3 with R6),
+   * when it can be read without walking the record.
+   */
+  readonly samplerIdAt: readonly [offset: number, length: number] | undefined;
+}
+
+/**
+ * Where the options state (R6) takes what it needs from data sets: the records of options
+ * templates with a plan, and the raw `samplerId` of flows. Given to applyTemplate only when the
+ * decoder keeps options state (extended mode).
+ */
+export interface OptionsSink {
+  /** One options record, `buf[start, end)`, whose template has a plan. */
+  optionsRecord(plan: OptionsPlan, buf: Buffer, start: number, end: number): void;
 }
 
 function compileField(dictionary: Dictionary, spec: FieldSpec): CompiledField {
@@ -68,12 +85,18 @@ function compileFields(dictionary: Dictionary, fields: readonly FieldSpec[], sco
   return { compiled, compiledScopeCount, emitting };
 }
 
+/**
+ * Compiles a template against the dictionary. `v9Scopes`: an options template's scope fields are
+ * v9 scope types (RFC 3954 §6.1: 1 System, 2 Interface, ...), not information elements; it only
+ * changes what the options state reads (their documents use the dictionary either way).
+ */
 export function compileTemplate(
   dictionary: Dictionary,
   id: number,
   fields: readonly FieldSpec[],
   scopeCount: number,
   isOptions: boolean,
+  v9Scopes = false,
 ): Template {
   let length = 0;
   let variable = false;
@@ -93,6 +116,8 @@ export function compileTemplate(
     length,
     variable,
     ...compileFields(dictionary, fields, scopeCount),
+    optionsPlan: isOptions ? compileOptionsPlan(fields, scopeCount, v9Scopes) : undefined,
+    samplerIdAt: isOptions ? undefined : samplerIdPosition(fields),
   };
 }
 
@@ -147,6 +172,8 @@ export const MAX_VALUES_PER_SET = 262_144;
  * Decodes the records of one data set body `[start, end)` and appends them to `out`.
  * `count` > 0 reads exactly that many records (v1-v8, where the header's count is trusted and a
  * short packet is an error); 0 reads as many as the body holds (v9, IPFIX: NETFLOW.md 1.6).
+ * `options`, when given, is told the options records that state something (R6), and flows get
+ * their raw `samplerId`.
  */
 export function applyTemplate(
   template: Template,
@@ -156,6 +183,7 @@ export function applyTemplate(
   exporter: ExporterMeta,
   out: DecodedRecord[],
   count = 0,
+  options?: OptionsSink,
 ): number {
   if (template.length === 0) {
     throw new DecodeError('empty_template', `template ${template.id} has no bytes`);
@@ -175,22 +203,27 @@ export function applyTemplate(
   }
   const compiled = template.compiled;
   const total = compiled.length;
+  const plan = options === undefined ? undefined : template.optionsPlan;
+  const samplerIdAt = options === undefined ? undefined : template.samplerIdAt;
   let off = start;
   let produced = 0;
   for (let i = 0; i < limit; i++) {
     if (template.isOptions) {
       const scope: FieldMap = {};
-      const options: FieldMap = {};
+      const values: FieldMap = {};
       let next = readFields(compiled, 0, template.compiledScopeCount, buf, off, end, scope);
-      if (next >= 0) next = readFields(compiled, template.compiledScopeCount, total, buf, next, end, options);
+      if (next >= 0) next = readFields(compiled, template.compiledScopeCount, total, buf, next, end, values);
       if (next < 0) break;
-      out.push({ type: 'netflow_options', exporter, scope, options, templateId: template.id });
+      out.push({ type: 'netflow_options', exporter, scope, options: values, templateId: template.id });
+      if (plan !== undefined && options !== undefined) options.optionsRecord(plan, buf, off, next);
       off = next;
     } else {
       const fields: FieldMap = {};
       const next = readFields(compiled, 0, total, buf, off, end, fields);
       if (next < 0) break;
-      out.push({ type: 'netflow_flow', exporter, fields, templateId: template.id });
+      const record: FlowRecord = { type: 'netflow_flow', exporter, fields, templateId: template.id };
+      if (samplerIdAt !== undefined) record.samplerId = buf.readUIntBE(off + samplerIdAt[0], samplerIdAt[1]);
+      out.push(record);
       off = next;
     }
     produced++;

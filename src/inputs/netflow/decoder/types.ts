@@ -35,6 +35,43 @@ export interface ExporterMeta {
   aggregationVersion?: number;
   /** Packet sequence number from the header (v5-v9 flow_sequence/package_sequence, IPFIX sequence). */
   sequence?: number;
+  /**
+   * What the packet's session has learned from options data (R6), when it has learned anything
+   * (extended mode only). A reference to the session's live state, shared by the packet's records
+   * and set once the packet is decoded: nothing is copied per packet or per record. Non-enumerable
+   * (not data of the packet): JSON, structured clones and deep equality leave it out.
+   */
+  sessionOptions?: SessionOptionsView;
+}
+
+/** Names an options record gave an interface or an application (R6). */
+export interface OptionsNames {
+  /** `interfaceName` (82) or `applicationName` (96). */
+  readonly name: string | undefined;
+  /** `interfaceDescription` (83) or `applicationDescription` (94). */
+  readonly description: string | undefined;
+}
+
+/**
+ * A session's options state as the normalizer reads it (NETFLOW.md 6, R6 with R2 and R3): tables
+ * learned from the exporter's options data, and session-wide values. Lookups are O(1) and
+ * allocate nothing.
+ */
+export interface SessionOptionsView {
+  /** `systemInitTimeMilliseconds` (160), ms since the Unix epoch (R2). */
+  readonly systemInitTimeMs: number | undefined;
+  /** Sampling rate from an options record with no sampler id (System scope, or none; R3). */
+  readonly samplingRate: number | undefined;
+  /** Names by ifIndex (`ingressInterface` 10 / `egressInterface` 14, or v9 Interface scope). */
+  interfaceNames(ifIndex: number): OptionsNames | undefined;
+  /** Names by `applicationId` (95), given as its bytes (the record's `application_id`). */
+  applicationNames(id: readonly number[]): OptionsNames | undefined;
+  /** `VRFname` (236) by `ingressVRFID` / `egressVRFID` (234/235). */
+  vrfName(id: number): string | undefined;
+  /** Sampling rate by `samplerId` (48). */
+  samplerRate(samplerId: number): number | undefined;
+  /** Sampling rate by `selectorId` (302). */
+  selectorRate(selectorId: number): number | undefined;
 }
 
 export interface FlowRecord {
@@ -42,6 +79,11 @@ export interface FlowRecord {
   exporter: ExporterMeta;
   fields: FieldMap;
   templateId?: number;
+  /**
+   * `samplerId` (48) as sent, for the sampler table (R3 with R6; extended mode only). Cisco sends
+   * it in 2 or 4 bytes, which `fields` drops (the element is an unsigned8, NETFLOW.md 3.4).
+   */
+  samplerId?: number;
 }
 
 export interface OptionsRecord {

@@ -93,7 +93,9 @@ function readOptionsTemplateSet(
       throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
     }
     const count = (scopeLength + optionLength) / 4;
-    const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), scopeLength / 4, true);
+    const specs = readSpecs(buf, off, count);
+    // v9 scope fields are scope types (1 System, 2 Interface, ...): the options state reads them so
+    const template = compileTemplate(ctx.dictionary, id, specs, scopeLength / 4, true, true);
     learned.push({ kind: 'learn', template });
     off += scopeLength + optionLength;
   }

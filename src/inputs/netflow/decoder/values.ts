@@ -13,6 +13,9 @@ import type { FieldValue } from './types.ts';
 
 export type Reader = (buf: Buffer, offset: number, length: number) => FieldValue | undefined;
 
+/** Field length that announces an IPFIX variable-length field (RFC 7011 §7; H3C uses it in v9). */
+export const VARIABLE_LENGTH = 0xffff;
+
 /** Lengths a template may declare for a type; outside them the field is skipped (Filebeat's bounds). */
 export function lengthBounds(type: IeType): readonly [min: number, max: number] {
   switch (type) {
