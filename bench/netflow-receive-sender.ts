@@ -19,13 +19,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SenderJob {
   port: number;
-  /** 9 or 10: where the sequence number is and what it counts. */
-  version: 9 | 10;
+  /** 5, 9 or 10: where the sequence number is and what it counts. */
+  version: 5 | 9 | 10;
   /** Data datagrams per second. */
   rate: number;
   seconds: number;
-  /** The template datagram (base64). */
-  template: string;
+  /** The template datagram (base64); none for NetFlow v5. */
+  template?: string;
   /** Data datagrams (base64), sent round-robin. */
   data: string[];
   /** Flow records in each data datagram. */
@@ -55,7 +55,7 @@ export const TEMPLATE_EVERY = 1000;
 const TEMPLATE_HEAD_START_MS = 50;
 
 export async function send(job: SenderJob): Promise<SenderResult> {
-  const template = Buffer.from(job.template, 'base64');
+  const template = job.template === undefined ? undefined : Buffer.from(job.template, 'base64');
   const data = job.data.map((d) => Buffer.from(d, 'base64'));
   const total = Math.max(1, Math.round(job.rate * job.seconds));
   const socket = createSocket('udp4');
@@ -66,13 +66,14 @@ export async function send(job: SenderJob): Promise<SenderResult> {
   await new Promise<void>((resolve) => socket.once('connect', resolve));
 
   let packets = 0; // v9 sequence
-  let records = 0; // IPFIX sequence
+  let records = 0; // IPFIX and v5 sequence (flows before this packet)
   let templates = 0;
   let flows = 0;
   const emit = (source: Buffer, recordCount: number) => {
     const copy = Buffer.from(source); // a queued send keeps its buffer: never rewrite one in flight
     if (job.version === 9) copy.writeUInt32BE(packets >>> 0, 12);
-    else copy.writeUInt32BE(records >>> 0, 8);
+    else if (job.version === 10) copy.writeUInt32BE(records >>> 0, 8);
+    else copy.writeUInt32BE(records >>> 0, 16);
     packets++;
     records += recordCount;
     socket.send(copy, (err) => {
@@ -80,12 +81,15 @@ export async function send(job: SenderJob): Promise<SenderResult> {
     });
   };
   const sendTemplate = () => {
+    if (template === undefined) return;
     emit(template, 0);
     templates++;
   };
 
-  sendTemplate();
-  await sleep(TEMPLATE_HEAD_START_MS);
+  if (template !== undefined) {
+    sendTemplate();
+    await sleep(TEMPLATE_HEAD_START_MS);
+  }
   let sent = 0;
   const started = performance.now();
   let last = started;

@@ -9,7 +9,8 @@
  *   (bench/netflow-receive-sender.ts, a process of its own) sends the template, then the data
  *   datagrams round-robin at a fixed rate, the template again every 1,000 datagrams, with the
  *   sequence numbers rewritten to run on without a gap;
- * - flowship: `bin/flowship.js run` with one netflow input on 127.0.0.1 (`workers: 1`, default
+ * - flowship: `bin/flowship.js run` with one netflow input on 127.0.0.1 (`workers: 1`, and
+ *   `workers: 2` on the same one core, where the socket's thread only reads), default
  *   queue sizes), the file output (NDJSON, default rotation) and `http` for /metrics;
  * - GoFlow2: `goflow2 -listen netflow://127.0.0.1:0 -format json -transport file` with its
  *   defaults (1 socket, 2 decode workers, a 1,000,000-datagram queue), /metrics on `-addr`;
@@ -210,7 +211,7 @@ export function netflowReceiveBenchSetup(seconds = 3): string {
   const rmem = rmemDefault();
   return [
     `Real exports over 127.0.0.1 UDP, template datagram first and every ${fmt(TEMPLATE_EVERY)} datagrams, sequence numbers rewritten;`,
-    `flowship run (workers: 1, file output, default queues) vs GoFlow2 ${GOFLOW2_VERSION} (-format json -transport file; 1 socket, 2 workers, queue 1,000,000);`,
+    `flowship run (workers: 1, and workers: 2 on the same one core: the socket's thread then only reads; file output, default queues) vs GoFlow2 ${GOFLOW2_VERSION} (-format json -transport file; 1 socket, 2 workers, queue 1,000,000);`,
     `both on the OS default receive buffer${rmem === undefined ? '' : ` (${fmt(rmem / 1024)} KiB)`}.`,
     TASKSET
       ? `Receiver pinned to CPU ${RECEIVER_CPU} (one core each; GoFlow2 gets GOMAXPROCS 1), sender (Node dgram) to CPU ${SENDER_CPU} (taskset).`
@@ -355,15 +356,16 @@ function killOnExit(spawned: Spawned): void {
   spawned.child.once('exit', () => process.off('exit', kill));
 }
 
-const flowship: Receiver = {
-  name: 'flowship',
+/** `flowship run` with `workers` decoding threads (1: decoding on the socket's thread). */
+const flowship = (workers: number): Receiver => ({
+  name: workers === 1 ? 'flowship' : `flowship (workers: ${workers})`,
   async start(dir) {
     const config = join(dir, 'flowship.yml');
     writeFileSync(
       config,
       JSON.stringify({
         flowship: {
-          inputs: [{ type: 'netflow', id: 'bench', host: '127.0.0.1', port: 0, workers: 1 }],
+          inputs: [{ type: 'netflow', id: 'bench', host: '127.0.0.1', port: 0, workers }],
         },
         output: { file: { path: join(dir, 'events') } },
         path: { data: join(dir, 'data') },
@@ -417,7 +419,7 @@ const flowship: Receiver = {
       stop: () => stopProcess(spawned),
     };
   },
-};
+});
 
 /** Counts the lines GoFlow2 wrote, reading only what was appended since the last call. */
 class LineCounter {
@@ -745,11 +747,14 @@ function failure(r: SearchResult): string {
 export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<string, string>>> {
   const rows: Array<Record<string, string>> = [];
   for (const e of benchExports()) {
-    const own = await search(flowship, e, seconds);
+    const own = await search(flowship(1), e, seconds);
+    const threaded = await search(flowship(2), e, seconds);
     const peer = await search(goflow2, e, seconds);
-    const ratio = (peer.best?.rate ?? 0) > 0 ? ((own.best?.rate ?? 0) / peer.best!.rate).toFixed(2) : '-';
+    const ratio = (r: SearchResult) =>
+      (peer.best?.rate ?? 0) > 0 ? ((r.best?.rate ?? 0) / peer.best!.rate).toFixed(2) : '-';
     for (const [name, r] of [
       ['flowship', own],
+      ['flowship (workers: 2)', threaded],
       ['GoFlow2', peer],
     ] as const) {
       const rate = r.best?.rate ?? 0;
@@ -760,7 +765,7 @@ export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<
         'flows/s': fmt(rate * flowsPerDatagram(e)),
         'CPU µs/flow': r.best === undefined ? '-' : r.best.cpuPerFlowUs.toFixed(1),
         'lowest failing rate': failure(r),
-        'flowship/GoFlow2': name === 'flowship' ? ratio : '',
+        'flowship/GoFlow2': r === peer ? '' : ratio(r),
       });
     }
   }

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import type { Config, NetflowInputConfig } from '../config/schema.ts';
+import { parseNetworks } from '../ecs/locality.ts';
 import { Goflow2Input } from '../inputs/goflow2/goflow2-input.ts';
 import type { EventSink, Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
@@ -49,17 +50,12 @@ function buildOutput(config: Config, logger: Logger, metrics: MetricsRegistry): 
 
 function buildNetflowInput(
   input: NetflowInputConfig,
-  dataPath: string,
+  config: Config,
   sink: EventSink,
   logger: Logger,
   metrics: MetricsRegistry,
 ): Input {
   const { dictionary, normalizer } = buildNetflowParts(input);
-  if (input.workers > 1) {
-    logger.info('decoding runs on one thread in this version; workers > 1 has no effect yet', {
-      workers: input.workers,
-    });
-  }
   return new NetflowInput({
     id: input.id,
     host: input.host,
@@ -78,11 +74,27 @@ function buildNetflowInput(
       maxSetsPerTemplate: input.pending_data.max_sets_per_template,
       maxBytes: input.pending_data.max_bytes,
     },
+    limits: {
+      maxSessions: input.limits.max_sessions,
+      maxTemplatesPerSession: input.limits.max_templates_per_session,
+      maxTemplateFields: input.limits.max_template_fields,
+    },
+    maxExporters: input.limits.max_exporters,
+    allowedExporters:
+      input.allowed_exporters === undefined
+        ? undefined
+        : parseNetworks(input.allowed_exporters, 'allowed_exporters'),
+    workers: {
+      count: input.workers,
+      config: input,
+      // only Elasticsearch sends document ids; the others would spend a digest per record for nothing
+      documentIds: config.output.type === 'elasticsearch',
+    },
     // R4 changes what is decoded after a restart: not in filebeat compatibility
     templateCache:
       input.template_cache.enabled && input.compatibility === 'extended'
         ? {
-            path: templateCachePath(dataPath, input.id),
+            path: templateCachePath(config.path.data, input.id),
             flushIntervalMs: input.template_cache.flush_interval,
           }
         : undefined,
@@ -108,7 +120,7 @@ function buildInputs(
   return config.flowship.inputs.map((input) => {
     const log = logger.child(`input.${input.id}`);
     return input.type === 'netflow'
-      ? buildNetflowInput(input, config.path.data, spool ?? queue, log, metrics)
+      ? buildNetflowInput(input, config, spool ?? queue, log, metrics)
       : buildGoflow2Input(input, config, queue, log, metrics);
   });
 }

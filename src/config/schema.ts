@@ -330,6 +330,19 @@ const netflowInput = section(
     detect_sequence_reset: withDefault(bool(), true),
     share_templates: withDefault(bool(), false),
     internal_networks: withDefault(list(text(validateNetworkEntry)), ['private']),
+    /** Datagrams from other addresses are dropped (counted) before decoding; absent = any. */
+    allowed_exporters: optional(list(text((entry) => validateNetworkEntry(entry, 'allowed_exporters')))),
+    /** Bounds on what senders can make the decoder hold (NETFLOW.md R8; each counted when reached). */
+    limits: withDefault(
+      section({
+        max_sessions: withDefault(int(1), 65_536),
+        max_templates_per_session: withDefault(int(1), 4_096),
+        max_template_fields: withDefault(int(1), 1_000_000),
+        /** Exporter label sets of the per-exporter metrics; the rest count under `other`. */
+        max_exporters: withDefault(int(1, 10_000), 100),
+      }),
+      {},
+    ),
     tags: withDefault(list(text(notEmpty)), ['netflow', 'forwarded']),
     compatibility: withDefault(z.enum(['extended', 'filebeat']), 'extended'),
     pending_data: withDefault(

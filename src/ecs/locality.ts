@@ -122,19 +122,18 @@ function parseEntry(entry: string): Entry | string {
   return { kind: 'v6', network, mask };
 }
 
-function problem(entry: string, reason: string): string {
-  return `invalid internal_networks entry "${entry}": ${reason}; ${EXPECTED}`;
+function problem(entry: string, reason: string, setting: string): string {
+  return `invalid ${setting} entry "${entry}": ${reason}; ${EXPECTED}`;
 }
 
 /**
  * The error message for an invalid `internal_networks` entry, or `undefined` when it is valid.
  * For the config validator; {@link parseNetworks} throws the same message.
  */
-export function validateNetworkEntry(entry: unknown): string | undefined {
-  if (typeof entry !== 'string')
-    return `invalid internal_networks entry ${JSON.stringify(entry)}: must be a string`;
+export function validateNetworkEntry(entry: unknown, setting = 'internal_networks'): string | undefined {
+  if (typeof entry !== 'string') return `invalid ${setting} entry ${JSON.stringify(entry)}: must be a string`;
   const parsed = parseEntry(entry);
-  return typeof parsed === 'string' ? problem(entry, parsed) : undefined;
+  return typeof parsed === 'string' ? problem(entry, parsed, setting) : undefined;
 }
 
 /**
@@ -147,18 +146,18 @@ export function validateNetworkEntry(entry: unknown): string | undefined {
  * @throws FlowshipError `FLOWSHIP_CONFIG` naming every invalid entry, one per line (Filebeat
  *   would instead make every address external at run time).
  */
-export function parseNetworks(entries: readonly string[]): Networks {
+export function parseNetworks(entries: readonly string[], setting = 'internal_networks'): Networks {
   let named = 0;
   const v4: number[] = [];
   const v6: number[] = [];
   const problems: string[] = [];
   for (const entry of entries) {
     if (typeof entry !== 'string') {
-      problems.push(validateNetworkEntry(entry) as string);
+      problems.push(validateNetworkEntry(entry, setting) as string);
       continue;
     }
     const parsed = parseEntry(entry);
-    if (typeof parsed === 'string') problems.push(problem(entry, parsed));
+    if (typeof parsed === 'string') problems.push(problem(entry, parsed, setting));
     else if (parsed.kind === 'named') named |= parsed.bit;
     else if (parsed.kind === 'v4') v4.push(parsed.network, parsed.mask);
     else v6.push(...parsed.network, ...parsed.mask);
@@ -221,6 +220,19 @@ function classifyV6(ip: Uint8Array): number {
  * multicast. Addresses of any other length are external.
  */
 export function isInternal(networks: Networks, ip: Uint8Array): boolean {
+  return matches(networks, ip, ALWAYS_INTERNAL);
+}
+
+/**
+ * Whether `ip` (4 or 16 raw bytes; IPv4-mapped IPv6 counts as IPv4) is in an entry of `networks`,
+ * and nothing else: for allow lists (`allowed_exporters`), where loopback is not implied.
+ */
+export function inNetworks(networks: Networks, ip: Uint8Array): boolean {
+  return matches(networks, ip, 0);
+}
+
+/** In `networks`, or in a range of the property bits `implied`. */
+function matches(networks: Networks, ip: Uint8Array, implied: number): boolean {
   let v4Offset = -1;
   if (ip.length === 4) {
     v4Offset = 0;
@@ -231,14 +243,14 @@ export function isInternal(networks: Networks, ip: Uint8Array): boolean {
   }
   if (v4Offset >= 0) {
     const w = word(ip, v4Offset);
-    if ((classifyV4(w) & (ALWAYS_INTERNAL | networks.named)) !== 0) return true;
+    if ((classifyV4(w) & (implied | networks.named)) !== 0) return true;
     const nets = networks.v4;
     for (let i = 0; i < nets.length; i += 2) {
       if ((w & nets[i + 1]) >>> 0 === nets[i]) return true;
     }
     return false;
   }
-  if ((classifyV6(ip) & (ALWAYS_INTERNAL | networks.named)) !== 0) return true;
+  if ((classifyV6(ip) & (implied | networks.named)) !== 0) return true;
   const nets = networks.v6;
   if (nets.length === 0) return false;
   const w0 = word(ip, 0);

@@ -41,6 +41,21 @@ export interface CallbackMetricOptions extends MetricOptions {
 export interface HistogramOptions extends MetricOptions {
   /** Upper bounds of the buckets, increasing; `+Inf` is implicit. Default: Prometheus' defaults (seconds). */
   buckets?: readonly number[];
+  /**
+   * Reads the series at collection time instead of keeping them (observations made elsewhere, on
+   * a worker thread for example): per label set, non-cumulative counts for each bucket then
+   * `+Inf`, with the sum and count. Registering the name again with another `collect` adds a source.
+   */
+  collect?: () => readonly HistogramSample[];
+}
+
+/** One series of a callback histogram. */
+export interface HistogramSample {
+  labels: Labels;
+  /** Non-cumulative: one per bucket, then `+Inf`. */
+  counts: readonly number[];
+  sum: number;
+  count: number;
 }
 
 export interface MetricsRegistryOptions {
@@ -278,6 +293,7 @@ interface HistogramState {
 export class Histogram extends Metric<HistogramState> {
   readonly type = 'histogram';
   readonly buckets: readonly number[];
+  readonly #collectors: Array<() => readonly HistogramSample[]> = [];
 
   constructor(options: HistogramOptions, maxLabelSets: number, onOverflow: Overflow | undefined) {
     super(options, maxLabelSets, onOverflow);
@@ -289,7 +305,16 @@ export class Histogram extends Metric<HistogramState> {
         throw new TypeError(`histogram ${this.name}: buckets must increase`);
     }
     this.buckets = buckets;
-    if (this.labelNames.length === 0) this.resolve(undefined);
+    if (options.collect !== undefined) this.#collectors.push(options.collect);
+    else if (this.labelNames.length === 0) this.resolve(undefined);
+  }
+
+  /** Adds a source to a callback histogram (see {@link HistogramOptions.collect}). */
+  addCollector(collect: () => readonly HistogramSample[]): void {
+    if (this.#collectors.length === 0) {
+      throw new TypeError(`histogram ${this.name} keeps its own values; it cannot take a collect callback`);
+    }
+    if (!this.#collectors.includes(collect)) this.#collectors.push(collect);
   }
 
   protected initial(): HistogramState {
@@ -316,6 +341,23 @@ export class Histogram extends Metric<HistogramState> {
   }
 
   samples(): HistogramSnapshot[] {
+    if (this.#collectors.length > 0) {
+      this.series.clear();
+      for (const collect of this.#collectors) {
+        let got: readonly HistogramSample[];
+        try {
+          got = collect();
+        } catch {
+          continue; // a failing source reports nothing for this collection
+        }
+        for (const sample of got) {
+          const state = this.resolve(sample.labels);
+          for (let i = 0; i < state.counts.length; i++) state.counts[i] += sample.counts[i] ?? 0;
+          state.sum += sample.sum;
+          state.count += sample.count;
+        }
+      }
+    }
     return [...this.series.values()].map(({ labels, state }) => {
       const buckets: Array<{ le: string; count: number }> = [];
       let cumulative = 0;
@@ -381,13 +423,15 @@ export class MetricsRegistry {
     return metric;
   }
 
-  /** A histogram with fixed buckets. */
+  /** A histogram with fixed buckets, observed directly or read from `collect` (several sources add up). */
   histogram(options: HistogramOptions): Histogram {
-    return this.#register(
+    const metric = this.#register(
       options.name,
       Histogram,
       () => new Histogram(options, this.#maxLabelSets, this.#onOverflow),
     );
+    if (options.collect !== undefined) metric.addCollector(options.collect);
+    return metric;
   }
 
   /** The metric registered under `name`, if any. */

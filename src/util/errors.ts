@@ -27,9 +27,12 @@ export class FlowshipError extends Error {
 /** A datagram (or a file record) that cannot be decoded; `reason` is a short stable label for metrics. */
 export class DecodeError extends FlowshipError {
   readonly reason: string;
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+  /** The template whose data (or definition) failed, when there is one: logged with the exporter. */
+  readonly templateId?: number;
+  constructor(reason: string, message: string, options?: { cause?: unknown; templateId?: number }) {
     super('FLOWSHIP_DECODE', message, options);
     this.reason = reason;
+    if (options?.templateId !== undefined) this.templateId = options.templateId;
     this.name = 'DecodeError';
   }
 }

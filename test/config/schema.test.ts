@@ -24,6 +24,12 @@ describe('loadConfig: defaults', () => {
         detect_sequence_reset: true,
         share_templates: false,
         internal_networks: ['private'],
+        limits: {
+          max_sessions: 65_536,
+          max_templates_per_session: 4_096,
+          max_template_fields: 1_000_000,
+          max_exporters: 100,
+        },
         tags: ['netflow', 'forwarded'],
         compatibility: 'extended',
         pending_data: { max_age: 60_000, max_sets_per_template: 64, max_bytes: 16 * 1024 * 1024 },
@@ -112,6 +118,32 @@ describe('loadConfig: values', () => {
     assert.equal(input.pending_data.max_age, 90_000);
     assert.equal(input.pending_data.max_bytes, 1_000_000);
     assert.equal(input.template_cache.flush_interval, 500);
+  });
+
+  it('allowed_exporters takes CIDRs and named ranges, and names itself in an error; limits take integers', () => {
+    const input = netflowInput(
+      load(
+        'flowship.inputs:\n  - type: netflow\n    allowed_exporters: [192.0.2.0/24, "2001:db8::/32", private]\n' +
+          '    limits: {max_sessions: 10, max_exporters: 5}\noutput.console:\n',
+      ),
+    );
+    assert.deepEqual(input.allowed_exporters, ['192.0.2.0/24', '2001:db8::/32', 'private']);
+    assert.equal(input.limits.max_sessions, 10);
+    assert.equal(input.limits.max_exporters, 5);
+    assert.equal(input.limits.max_templates_per_session, 4_096);
+    const found = problems(
+      'flowship.inputs:\n  - type: netflow\n    allowed_exporters: [192.0.2.1]\n    limits.max_sessions: 0\noutput.console:\n',
+    );
+    assert.ok(
+      found.some((p) =>
+        /allowed_exporters.*invalid allowed_exporters entry "192\.0\.2\.1".*192\.0\.2\.1\/32/.test(p),
+      ),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => /limits\.max_sessions/.test(p)),
+      found.join('\n'),
+    );
   });
 
   it('rejects invalid durations and sizes, naming the value', () => {

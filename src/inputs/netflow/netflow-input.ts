@@ -1,21 +1,28 @@
 /**
- * The `netflow` input: UDP datagrams -> decoder -> ECS normalizer -> pipeline.
+ * The `netflow` input: UDP datagrams -> decoding stage (decoder -> ECS normalizer) -> pipeline.
  *
- * The socket callback only queues the datagram (bounded by `queue_size`, drops counted); decoding
- * runs in batches from `setImmediate`, so a burst is drained from the kernel before it is decoded.
- * Decoded documents go to the pipeline with `tryPublish`: UDP cannot wait, so a full queue counts a
- * drop instead of blocking the socket.
+ * The socket callback only filters (`allowed_exporters`) and hands the datagram to the decoding
+ * stage, which never blocks it: `workers: 1` decodes on this thread in batches from `setImmediate`
+ * (decoding/inline.ts), `workers > 1` in worker threads that each own a share of the exporters
+ * (decoding/pool.ts). A full queue drops the datagram and counts it. Documents go to the pipeline
+ * with `tryPublish`: UDP cannot wait, so a full queue counts a drop instead of blocking the socket.
  */
+import type { NetflowInputConfig } from '../../config/schema.ts';
+import { parseIp } from '../../ecs/ip.ts';
+import { inNetworks, type Networks } from '../../ecs/locality.ts';
 import { NETFLOW_DATASET, type NetflowNormalizer } from '../../ecs/netflow.ts';
-import { datagramDigest, flowDocumentId } from '../../ecs/netflow-id.ts';
 import type { Logger } from '../../monitoring/logger.ts';
 import type { MetricsRegistry } from '../../monitoring/metrics.ts';
-import { DecodeError } from '../../util/errors.ts';
 import type { EventSink, Input } from '../input.ts';
-import { type DecodeResult, NetflowDecoder, type Protocol, replayedRecords } from './decoder/decoder.ts';
+import { DatagramProcessor, type DecodeFailure } from './datagram-processor.ts';
+import { NetflowDecoder, type Protocol } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 import type { PendingOptions } from './decoder/pending.ts';
-import type { DecodedRecord, ExporterMeta } from './decoder/types.ts';
+import type { SessionLimits } from './decoder/session.ts';
+import { InlineDecoding } from './decoding/inline.ts';
+import { WorkerPool } from './decoding/pool.ts';
+import type { DecodedDocument, DecoderState, DecodingSnapshot, DecodingStage } from './decoding/stage.ts';
+import { DEFAULT_MAX_EXPORTERS, EXPORT_DELAY_BUCKETS } from './exporter-stats.ts';
 import type { Compatibility, Dictionary } from './fields/types.ts';
 import { udpSocketCounters } from './kernel-drops.ts';
 import { type BoundAddress, type UdpNetwork, UdpReceiver } from './receiver.ts';
@@ -36,12 +43,28 @@ export interface NetflowInputOptions {
   readonly compatibility: Compatibility;
   /** `pending_data`: bounds of data sets kept until their template arrives (R1, extended mode). */
   readonly pending?: Partial<PendingOptions>;
+  /** `limits`: sessions, templates and template fields per decoder. */
+  readonly limits?: SessionLimits;
+  /** `limits.max_exporters`: exporter label sets of the per-exporter metrics (per decoder). */
+  readonly maxExporters?: number;
+  /** `allowed_exporters`: datagrams from other addresses are dropped before decoding, and counted. */
+  readonly allowedExporters?: Networks;
   readonly dictionary: Dictionary;
   readonly normalizer: NetflowNormalizer;
+  /**
+   * `workers > 1`: decoding runs in that many worker threads, each building its dictionary and
+   * normalizer from `config` (then `dictionary` and `normalizer` above serve nothing but checks).
+   * `documentIds`: whether the output needs the documents' ids (computed in the workers).
+   */
+  readonly workers?: {
+    readonly count: number;
+    readonly config: NetflowInputConfig;
+    readonly documentIds: boolean;
+  };
   readonly sink: EventSink;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry;
-  /** Milliseconds clock, for template expiry. */
+  /** Milliseconds clock, for template expiry (decoding on this thread only). */
   readonly now?: () => number;
   /**
    * `template_cache` (R4): the file the learned templates are kept in across restarts, loaded at
@@ -60,60 +83,35 @@ export interface NetflowInputStats {
   published_events_total: number;
   dropped_events_total: number;
   truncated_datagrams_total: number;
+  denied_events_total: number;
 }
 
 /** The most templates loaded from the cache (the most recently used first). */
 const MAX_CACHED_TEMPLATES = 100_000;
 
-/** Datagrams decoded per event-loop turn before yielding back to the socket. */
-const BATCH = 256;
-
 /** How often the pending-data age sweep runs (NETFLOW.md R1: every second). */
 const PENDING_SWEEP_MS = 1000;
 
-/**
- * Document ids of records replayed from a datagram's pending sets take indices from here on:
- * beyond any datagram's own records (fewer than 65,536: each takes at least one byte).
- */
-const REPLAYED_INDEX_BASE = 0x1_0000;
-
-/** A datagram with data sets kept pending: the id material of the records they decode into later. */
-interface PendingOrigin {
-  readonly digest: string;
-  /** Records of this datagram replayed so far. */
-  next: number;
-}
-
 export class NetflowInput implements Input {
   readonly id: string;
-  readonly stats: NetflowInputStats = {
+  private readonly counts = {
     received_events_total: 0,
     received_bytes_total: 0,
     discarded_events_total: 0,
-    decode_errors_total: 0,
-    flows_total: 0,
     published_events_total: 0,
     dropped_events_total: 0,
     truncated_datagrams_total: 0,
+    denied_events_total: 0,
   };
-  readonly decoder: NetflowDecoder;
   private readonly options: NetflowInputOptions;
   private readonly receiver: UdpReceiver;
   private readonly logger: Logger;
-  private readonly decodeErrors = new Map<string, number>();
-  /**
-   * Datagrams with sets pending, by their header metadata (which their replayed records carry):
-   * held only as long as a pending set or one of its records is.
-   */
-  private readonly origins = new WeakMap<ExporterMeta, PendingOrigin>();
-  // datagram ring: [head, tail) holds queued datagrams
-  private readonly queue: Array<[Buffer, ExporterAddress] | undefined>;
-  private head = 0;
-  private tail = 0;
-  private scheduled = false;
+  private readonly stage: DecodingStage;
+  /** The decoder of inline decoding (`workers: 1`); the workers have their own. */
+  private readonly inlineDecoder: NetflowDecoder | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** The decoder's template change count when the cache was last written (or loaded). */
+  /** The templates' change count when the cache was last written (or loaded). */
   private savedChanges = -1;
   /** When the cache was last written or loaded (ms since the epoch). */
   private savedAt = 0;
@@ -127,17 +125,51 @@ export class NetflowInput implements Input {
     this.options = options;
     this.id = options.id;
     this.logger = options.logger;
-    this.queue = new Array(options.queueSize + 1);
-    this.decoder = new NetflowDecoder({
-      dictionary: options.dictionary,
+    const namespace = options.normalizer.dataStream.namespace;
+    const callbacks = {
+      publish: (document: DecodedDocument) => this.publish(document, namespace),
+      onFailure: (failure: DecodeFailure) => this.logFailure(failure),
+    };
+    const decoderSettings = {
       compatibility: options.compatibility,
       protocols: options.protocols,
       shareTemplates: options.shareTemplates,
       detectSequenceReset: options.detectSequenceReset,
       expirationTimeoutMs: options.expirationTimeoutMs,
       pending: options.pending,
-      now: options.now,
-    });
+      limits: options.limits,
+    };
+    const maxExporters = options.maxExporters ?? DEFAULT_MAX_EXPORTERS;
+    const workers = options.workers;
+    if (workers !== undefined && workers.count > 1) {
+      this.stage = new WorkerPool({
+        workers: workers.count,
+        queueSize: options.queueSize,
+        setup: {
+          inputId: options.id,
+          config: workers.config,
+          decoder: decoderSettings,
+          documentIds: workers.documentIds,
+          maxExporters,
+        },
+        logger: options.logger,
+        callbacks,
+      });
+    } else {
+      this.inlineDecoder = new NetflowDecoder({
+        ...decoderSettings,
+        dictionary: options.dictionary,
+        now: options.now,
+      });
+      const processor = new DatagramProcessor({
+        inputId: options.id,
+        decoder: this.inlineDecoder,
+        normalizer: options.normalizer,
+        maxExporters,
+        onFailure: callbacks.onFailure,
+      });
+      this.stage = new InlineDecoding(processor, options.queueSize, callbacks);
+    }
     this.receiver = new UdpReceiver({
       host: options.host,
       port: options.port,
@@ -145,7 +177,7 @@ export class NetflowInput implements Input {
       readBuffer: options.readBuffer,
       maxMessageSize: options.maxMessageSize,
       onDatagram: (payload, from) => this.enqueue(payload, from),
-      onTruncated: () => this.stats.truncated_datagrams_total++,
+      onTruncated: () => this.counts.truncated_datagrams_total++,
       onError: (err) =>
         this.logger.rateLimited('socket', 10_000).error('UDP socket error', { error: err.message }),
     });
@@ -158,17 +190,38 @@ export class NetflowInput implements Input {
   }
 
   get queueLength(): number {
-    return (this.tail - this.head + this.queue.length) % this.queue.length;
+    return this.stage.queueLength;
+  }
+
+  /** The input's counters, those of its decoders summed in. */
+  get stats(): NetflowInputStats {
+    const { counters } = this.stage.snapshot();
+    return { ...this.counts, decode_errors_total: counters.decodeErrors, flows_total: counters.flows };
+  }
+
+  /** The decoding counters and gauges, summed over the decoders (workers report every 100 ms). */
+  snapshot(): DecodingSnapshot {
+    return this.stage.snapshot();
   }
 
   async start(): Promise<void> {
-    await this.loadTemplates();
-    this.bound = await this.receiver.start();
+    await this.stage.start();
+    try {
+      await this.loadTemplates();
+      this.bound = await this.receiver.start();
+    } catch (err) {
+      // no decoding thread outlives an input that could not start
+      await this.stage.stop();
+      throw err;
+    }
     for (const a of this.bound) {
       const address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
       this.logger.info('listening for NetFlow/IPFIX', {
         address,
         ...(a.dualStack ? { dual_stack: true } : {}),
+        ...(this.options.workers !== undefined && this.options.workers.count > 1
+          ? { workers: this.options.workers.count }
+          : {}),
         input: this.id,
       });
       if (a.readBuffer !== undefined && a.readBuffer.granted < a.readBuffer.requested) {
@@ -178,34 +231,38 @@ export class NetflowInput implements Input {
         );
       }
     }
-    const timeout = this.options.expirationTimeoutMs;
-    // the decoder keeps each sweep to its own period; the timer only makes sure they run when
-    // no datagram arrives
-    const period = Math.min(
-      timeout > 0 ? Math.min(timeout, 60_000) : Number.POSITIVE_INFINITY,
-      this.decoder.keepsPendingData ? PENDING_SWEEP_MS : Number.POSITIVE_INFINITY,
-    );
-    if (Number.isFinite(period)) {
-      this.sweepTimer = setInterval(() => this.decoder.maybeSweep(), period);
-      this.sweepTimer.unref();
+    const decoder = this.inlineDecoder;
+    if (decoder !== undefined) {
+      const timeout = this.options.expirationTimeoutMs;
+      // the decoder keeps each sweep to its own period; the timer only makes sure they run when
+      // no datagram arrives (workers run their own)
+      const period = Math.min(
+        timeout > 0 ? Math.min(timeout, 60_000) : Number.POSITIVE_INFINITY,
+        decoder.keepsPendingData ? PENDING_SWEEP_MS : Number.POSITIVE_INFINITY,
+      );
+      if (Number.isFinite(period)) {
+        this.sweepTimer = setInterval(() => decoder.maybeSweep(), period);
+        this.sweepTimer.unref();
+      }
     }
     const cache = this.options.templateCache;
     if (cache !== undefined) {
       const expiration = this.options.expirationTimeoutMs;
       this.flushTimer = setInterval(() => {
+        const { templates, templateChanges } = this.stage.snapshot();
         // also now and then when only uses changed, so that after a crash the last uses in the
         // file are not so old that the templates are taken as expired
         const stale =
           expiration > 0 &&
-          this.decoder.templateCount > 0 &&
+          templates > 0 &&
           (this.options.now ?? Date.now)() - this.savedAt >= expiration / 2;
-        if (stale || this.decoder.templateChangeCount !== this.savedChanges) void this.saveTemplates();
+        if (stale || templateChanges !== this.savedChanges) void this.saveTemplates();
       }, cache.flushIntervalMs);
       this.flushTimer.unref();
     }
   }
 
-  /** Loads the template cache into the decoder (R4); never throws. */
+  /** Loads the template cache into the decoders (R4); never throws. */
   private async loadTemplates(): Promise<void> {
     const cache = this.options.templateCache;
     if (cache === undefined) return;
@@ -219,10 +276,14 @@ export class NetflowInput implements Input {
     if (result.ignored !== undefined) {
       this.logger.warning(`template cache ${result.ignored}; ignored`, { path: cache.path, input: this.id });
     }
-    const loaded = this.decoder.importTemplates(result.templates);
+    const loaded = await this.stage.importState({
+      templates: result.templates,
+      options: result.optionsState ?? [],
+    });
     this.templatesLoadedFromCache += loaded;
-    // what was loaded is what the file holds: no write until something changes
-    this.savedChanges = this.decoder.templateChangeCount;
+    // what was loaded is what the file holds: no write until something changes (a worker's
+    // count arrives with its next snapshot, so the first flush may rewrite the same content)
+    this.savedChanges = this.stage.snapshot().templateChanges;
     this.savedAt = now;
     if (result.ignored === undefined && (loaded > 0 || result.expired > 0 || result.invalid > 0)) {
       this.logger.info('templates loaded from the template cache', {
@@ -236,18 +297,23 @@ export class NetflowInput implements Input {
     }
   }
 
-  /** Writes the template cache (R4); errors are logged (rate-limited), never thrown. */
-  private saveTemplates(): Promise<void> {
+  /**
+   * Writes the template cache (R4), with the `final` state when the decoders have stopped;
+   * errors are logged (rate-limited), never thrown.
+   */
+  private saveTemplates(final?: DecoderState): Promise<void> {
     const cache = this.options.templateCache;
     if (cache === undefined) return Promise.resolve();
     const previous = this.saving ?? Promise.resolve();
     const next = previous.then(async () => {
-      const changes = this.decoder.templateChangeCount;
+      const changes = this.stage.snapshot().templateChanges;
       const now = (this.options.now ?? Date.now)();
       try {
-        await saveTemplateCache(cache.path, this.decoder.exportTemplates(), {
+        const state = final ?? (await this.stage.exportState());
+        await saveTemplateCache(cache.path, state.templates, {
           shareTemplates: this.options.shareTemplates,
           now,
+          optionsState: state.options,
         });
         this.savedChanges = changes;
         this.savedAt = now;
@@ -267,123 +333,86 @@ export class NetflowInput implements Input {
   }
 
   private enqueue(payload: Buffer, from: ExporterAddress): void {
-    this.stats.received_events_total++;
-    this.stats.received_bytes_total += payload.length;
-    const next = (this.tail + 1) % this.queue.length;
-    if (next === this.head) {
-      this.stats.discarded_events_total++;
-      return;
-    }
-    this.queue[this.tail] = [payload, from];
-    this.tail = next;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
+    const c = this.counts;
+    c.received_events_total++;
+    c.received_bytes_total += payload.length;
+    const allowed = this.options.allowedExporters;
+    if (allowed !== undefined && !this.isAllowed(allowed, from)) return;
+    if (!this.stage.accept(payload, from)) c.discarded_events_total++;
   }
 
-  private drain(): void {
-    this.scheduled = false;
-    for (let n = 0; n < BATCH && this.head !== this.tail; n++) {
-      const item = this.queue[this.head]!;
-      this.queue[this.head] = undefined;
-      this.head = (this.head + 1) % this.queue.length;
-      this.process(item[0], item[1]);
-    }
-    if (this.head !== this.tail && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
+  /** Whether `allowed_exporters` lets this exporter in; a refusal is counted and logged (rate-limited). */
+  private isAllowed(allowed: Networks, from: ExporterAddress): boolean {
+    const ip = parseIp(from.ip);
+    if (ip !== undefined && inNetworks(allowed, ip)) return true;
+    this.counts.denied_events_total++;
+    this.logger
+      .rateLimited(`denied:${from.ip}`, 60_000)
+      .warning('datagram from an exporter outside allowed_exporters; dropped', {
+        exporter: from.address,
+        input: this.id,
+      });
+    return false;
   }
 
-  /** Decodes one datagram and publishes its documents; never throws. */
+  private publish(document: DecodedDocument, namespace: string): void {
+    const published = this.options.sink.tryPublish({ ...document, dataset: NETFLOW_DATASET, namespace });
+    if (published) this.counts.published_events_total++;
+    else this.counts.dropped_events_total++;
+  }
+
+  /** Decodes one datagram now, on this thread (`workers: 1` only): for tests. */
   process(payload: Buffer, from: ExporterAddress): void {
-    let result: DecodeResult | undefined;
-    let records: readonly DecodedRecord[];
-    try {
-      result = this.decoder.decode(payload, from);
-      records = result.records;
-    } catch (err) {
-      this.onDecodeError(err, from, payload);
-      // records of earlier datagrams that its templates decoded before it failed (R1)
-      records = replayedRecords(err);
-      if (records.length === 0) return;
-    }
-    // Its sets decode later, maybe from another datagram: keep what their ids are made of.
-    if (result?.exporter !== undefined && result.pended > 0) {
-      this.origins.set(result.exporter, { digest: datagramDigest(payload), next: 0 });
-    }
-    const current = result?.exporter;
-    // a v1-v8 packet has no templates: its records are all its own
-    const mayReplay = result === undefined || current !== undefined;
-    let own = 0;
-    const { normalizer, sink } = this.options;
-    const namespace = normalizer.dataStream.namespace;
-    // one digest per datagram, and only if an output asks for ids (the payload is this
-    // datagram's own buffer: the socket hands out a new one per message)
-    let digest: string | undefined;
-    const digestOnce = () => {
-      digest ??= datagramDigest(payload);
-      return digest;
-    };
-    for (const record of records) {
-      if (record.type === 'netflow_flow') this.stats.flows_total++;
-      // A record replayed from an earlier datagram's pending set takes its id from that datagram,
-      // so that the same datagram received twice gives the same ids, whichever datagram brought
-      // the template; this datagram's own records are numbered among themselves.
-      const origin = mayReplay && record.exporter !== current ? this.origins.get(record.exporter) : undefined;
-      const index = origin === undefined ? own++ : REPLAYED_INDEX_BASE + origin.next++;
-      // This runs from setImmediate: an exception here would end the process.
-      let published: boolean;
-      try {
-        const doc = normalizer.normalize(record);
-        const id =
-          origin === undefined
-            ? () => flowDocumentId(this.id, from.address, digestOnce(), index)
-            : () => flowDocumentId(this.id, record.exporter.address, origin.digest, index);
-        published = sink.tryPublish({ doc, dataset: NETFLOW_DATASET, namespace, id });
-      } catch (err) {
-        this.onDecodeError(err, from, payload);
-        continue;
-      }
-      if (published) this.stats.published_events_total++;
-      else this.stats.dropped_events_total++;
-    }
+    if (!(this.stage instanceof InlineDecoding)) throw new Error('process() needs workers: 1');
+    this.stage.process(payload, from);
   }
 
-  private onDecodeError(err: unknown, from: ExporterAddress, payload: Buffer): void {
-    this.stats.decode_errors_total++;
-    const reason = err instanceof DecodeError ? err.reason : 'internal';
-    this.decodeErrors.set(reason, (this.decodeErrors.get(reason) ?? 0) + 1);
-    const version = payload.length >= 2 ? payload.readUInt16BE(0) : undefined;
+  private logFailure(f: DecodeFailure): void {
     // Keyed by exporter IP, never port: an exporter (or a spoofer) changing source port per
     // datagram would otherwise get a line per datagram.
-    this.logger.rateLimited(`decode:${from.ip}:${reason}`, 60_000).warning('cannot decode datagram', {
-      exporter: from.address,
-      version,
-      reason,
-      error: err instanceof Error ? err.message : String(err),
+    this.logger.rateLimited(`decode:${f.ip}:${f.reason}`, 60_000).warning('cannot decode datagram', {
+      exporter: f.exporter,
+      version: f.version,
+      ...(f.sourceId === undefined ? {} : { source_id: f.sourceId }),
+      ...(f.templateId === undefined ? {} : { template_id: f.templateId }),
+      reason: f.reason,
+      error: f.message,
       input: this.id,
     });
   }
 
   private registerMetrics(metrics: MetricsRegistry): void {
     const labels = { input: this.id };
-    const counter = (name: keyof NetflowInputStats, help: string) =>
+    const own = (name: keyof NetflowInput['counts'], help: string) =>
       metrics.counter({
         name: `flowship_netflow_${name}`,
         help,
         labelNames: ['input'],
-        collect: () => [{ labels, value: this.stats[name] }],
+        collect: () => [{ labels, value: this.counts[name] }],
       });
-    counter('received_events_total', 'Datagrams received.');
-    counter('received_bytes_total', 'Datagram bytes received.');
-    counter('discarded_events_total', 'Datagrams dropped because the receive queue was full.');
-    counter('decode_errors_total', 'Datagrams that could not be decoded (whole datagram discarded).');
-    counter('flows_total', 'Flow records decoded.');
-    counter('published_events_total', 'Documents handed to the pipeline.');
-    counter('dropped_events_total', 'Documents dropped because the pipeline queue was full.');
-    counter('truncated_datagrams_total', 'Datagrams longer than max_message_size, truncated.');
+    own('received_events_total', 'Datagrams received.');
+    own('received_bytes_total', 'Datagram bytes received.');
+    own('discarded_events_total', 'Datagrams dropped because the decoding queue was full.');
+    own('denied_events_total', 'Datagrams dropped because their exporter is not in allowed_exporters.');
+    own('published_events_total', 'Documents handed to the pipeline.');
+    own('dropped_events_total', 'Documents dropped because the pipeline queue was full.');
+    own('truncated_datagrams_total', 'Datagrams longer than max_message_size, truncated.');
+    const snap = () => this.stage.snapshot();
+    const counter = (name: string, help: string, read: (s: DecodingSnapshot) => number) =>
+      metrics.counter({
+        name,
+        help,
+        labelNames: ['input'],
+        collect: () => [{ labels, value: read(snap()) }],
+      });
+    const gauge = (name: string, help: string, read: (s: DecodingSnapshot) => number) =>
+      metrics.gauge({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read(snap()) }] });
+    counter(
+      'flowship_netflow_decode_errors_total',
+      'Datagrams that could not be decoded (whole datagram discarded), and records that could not be normalised.',
+      (s) => s.counters.decodeErrors,
+    );
+    counter('flowship_netflow_flows_total', 'Flow records decoded.', (s) => s.counters.flows);
     // what the kernel dropped before flowship could read it (the receive buffer was full)
     const kernel = () => {
       const port = this.bound[0]?.port;
@@ -407,126 +436,177 @@ export class NetflowInput implements Input {
         return counters === undefined ? [] : [{ labels, value: counters.rxQueueBytes }];
       },
     });
-    metrics.counter({
-      name: 'flowship_netflow_time_rejected_total',
-      help: 'Absolute flow times (R2) rejected as implausible (before 1995, or after the export time + 10 min).',
-      labelNames: ['input'],
-      collect: () => [{ labels, value: this.options.normalizer.stats?.timeRejected ?? 0 }],
-    });
+    counter(
+      'flowship_netflow_time_rejected_total',
+      'Absolute flow times (R2) rejected as implausible (before 1995, or after the export time + 10 min).',
+      (s) => s.timeRejected,
+    );
     metrics.counter({
       name: 'flowship_netflow_decode_errors_by_reason_total',
       help: 'Decode errors by reason.',
       labelNames: ['input', 'reason'],
       collect: () =>
-        [...this.decodeErrors].map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
+        Object.entries(snap().counters.decodeErrorsByReason).map(([reason, value]) => ({
+          labels: { ...labels, reason },
+          value,
+        })),
     });
-    const s = this.decoder.stats;
-    const decoderCounter = (name: string, help: string, read: () => number) =>
-      metrics.counter({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
-    decoderCounter(
-      'flowship_netflow_templates_learned_total',
-      'Templates learned.',
-      () => s.templatesLearned,
-    );
-    decoderCounter(
-      'flowship_netflow_templates_replaced_total',
-      'Templates re-announced or redefined.',
-      () => s.templatesReplaced,
-    );
-    decoderCounter(
-      'flowship_netflow_templates_expired_total',
-      'Templates expired unused.',
-      () => s.templatesExpired,
-    );
-    decoderCounter(
-      'flowship_netflow_templates_withdrawn_total',
-      'IPFIX templates withdrawn.',
-      () => s.templatesWithdrawn,
-    );
+    const decoderCounters: Array<[string, keyof DecodingSnapshot['decoder'], string]> = [
+      ['templates_learned_total', 'templatesLearned', 'Templates learned.'],
+      ['templates_replaced_total', 'templatesReplaced', 'Templates re-announced or redefined.'],
+      ['templates_expired_total', 'templatesExpired', 'Templates expired unused.'],
+      ['templates_withdrawn_total', 'templatesWithdrawn', 'IPFIX templates withdrawn.'],
+      ['sequence_resets_total', 'sequenceResets', 'Sessions reset on a sequence jump.'],
+      [
+        'sequence_gaps_total',
+        'sequenceGaps',
+        'Packets whose sequence number was ahead of the expected one (records or packets missing).',
+      ],
+      [
+        'lost_records_estimate_total',
+        'lostRecordsEstimate',
+        'Estimated loss from sequence gaps: v9 packets; IPFIX, v5, v7, v8 records.',
+      ],
+      [
+        'sequence_out_of_order_total',
+        'sequenceOutOfOrder',
+        'Packets whose sequence number was behind the expected one (reordered or duplicated).',
+      ],
+      [
+        'sequence_streams_evicted_total',
+        'sequenceStreamsEvicted',
+        'NetFlow v5/v7/v8 sequence streams forgotten because the table was full.',
+      ],
+      [
+        'data_sets_without_template_total',
+        'dataSetsWithoutTemplate',
+        'Data sets whose template was unknown when they arrived (kept pending in extended mode).',
+      ],
+      [
+        'pending_replayed_sets_total',
+        'pendingReplayedSets',
+        'Pending data sets decoded once their template arrived.',
+      ],
+      [
+        'pending_failed_sets_total',
+        'pendingFailedSets',
+        'Pending data sets that did not decode with the template that arrived (skipped).',
+      ],
+      [
+        'sessions_evicted_total',
+        'sessionsEvicted',
+        'Least recently used sessions evicted: session table full (limits.max_sessions).',
+      ],
+      [
+        'templates_rejected_total',
+        'templatesRejected',
+        'Templates refused: limits.max_templates_per_session or limits.max_template_fields reached.',
+      ],
+    ];
+    decoderCounters.push([
+      'options_entries_rejected_total',
+      'optionsEntriesRejected',
+      'Options-data entries (interface, application, VRF, sampler names and rates) refused: a table or the byte budget was full.',
+    ]);
+    for (const [name, key, help] of decoderCounters) {
+      counter(`flowship_netflow_${name}`, help, (s) => s.decoder[key] as number);
+    }
     metrics.counter({
       name: 'flowship_netflow_templates_loaded_from_cache_total',
       help: 'Templates loaded from the template cache at start (R4).',
       labelNames: ['input'],
       collect: () => [{ labels, value: this.templatesLoadedFromCache }],
     });
-    decoderCounter(
-      'flowship_netflow_sequence_resets_total',
-      'Sessions reset on a sequence jump.',
-      () => s.sequenceResets,
-    );
-    decoderCounter(
-      'flowship_netflow_sequence_gaps_total',
-      'Packets whose sequence number was ahead of the expected one (records or packets missing).',
-      () => s.sequenceGaps,
-    );
-    decoderCounter(
-      'flowship_netflow_lost_records_estimate_total',
-      'Estimated loss from sequence gaps: v9 packets; IPFIX, v5, v7, v8 records.',
-      () => s.lostRecordsEstimate,
-    );
-    decoderCounter(
-      'flowship_netflow_sequence_out_of_order_total',
-      'Packets whose sequence number was behind the expected one (reordered or duplicated).',
-      () => s.sequenceOutOfOrder,
-    );
-    decoderCounter(
-      'flowship_netflow_sequence_streams_evicted_total',
-      'NetFlow v5/v7/v8 sequence streams forgotten because the table was full.',
-      () => s.sequenceStreamsEvicted,
-    );
-    decoderCounter(
-      'flowship_netflow_data_sets_without_template_total',
-      'Data sets whose template was unknown when they arrived (kept pending in extended mode).',
-      () => s.dataSetsWithoutTemplate,
-    );
-    decoderCounter(
-      'flowship_netflow_pending_replayed_sets_total',
-      'Pending data sets decoded once their template arrived.',
-      () => s.pendingReplayedSets,
-    );
-    decoderCounter(
-      'flowship_netflow_pending_failed_sets_total',
-      'Pending data sets that did not decode with the template that arrived (skipped).',
-      () => s.pendingFailedSets,
-    );
     metrics.counter({
       name: 'flowship_netflow_pending_evicted_sets_total',
       help: 'Pending data sets dropped before their template arrived, by reason (age, size, reset, withdrawn).',
       labelNames: ['input', 'reason'],
       collect: () =>
-        Object.entries(s.pendingEvicted).map(([reason, value]) => ({ labels: { ...labels, reason }, value })),
+        Object.entries(snap().decoder.pendingEvicted).map(([reason, value]) => ({
+          labels: { ...labels, reason },
+          value,
+        })),
     });
-    decoderCounter(
-      'flowship_netflow_sessions_evicted_total',
-      'Least recently used sessions evicted: session table full.',
-      () => s.sessionsEvicted,
-    );
-    decoderCounter(
-      'flowship_netflow_templates_rejected_total',
-      'Templates refused: per-session cap reached.',
-      () => s.templatesRejected,
-    );
-    const gauge = (name: string, help: string, read: () => number) =>
-      metrics.gauge({ name, help, labelNames: ['input'], collect: () => [{ labels, value: read() }] });
     gauge(
       'flowship_netflow_receive_queue_length',
       'Datagrams waiting to be decoded.',
-      () => this.queueLength,
+      () => this.stage.queueLength,
     );
-    gauge('flowship_netflow_templates_active', 'Templates held.', () => this.decoder.templateCount);
+    gauge('flowship_netflow_templates_active', 'Templates held.', (s) => s.templates);
     gauge(
       'flowship_netflow_template_fields',
       'Fields of all templates held (bounded).',
-      () => s.templateFields,
+      (s) => s.decoder.templateFields,
     );
-    gauge('flowship_netflow_sessions_active', 'Template sessions held.', () => this.decoder.sessionCount);
-    gauge('flowship_netflow_pending_sets', 'Data sets waiting for their template.', () => s.pendingSets);
+    gauge('flowship_netflow_sessions_active', 'Template sessions held.', (s) => s.sessions);
+    gauge(
+      'flowship_netflow_options_entries',
+      'Options-data entries held for enrichment (R6), all sessions.',
+      (s) => s.decoder.optionsEntries,
+    );
+    gauge(
+      'flowship_netflow_options_bytes',
+      'Estimated bytes of options-data state held for enrichment (bounded).',
+      (s) => s.decoder.optionsBytes,
+    );
+    gauge(
+      'flowship_netflow_pending_sets',
+      'Data sets waiting for their template.',
+      (s) => s.decoder.pendingSets,
+    );
     gauge(
       'flowship_netflow_pending_bytes',
       'Bytes held by data sets waiting for their template (estimated overhead included; bounded).',
-      () => s.pendingBytes,
+      (s) => s.decoder.pendingBytes,
     );
-    gauge('flowship_netflow_open_connections', 'Listening sockets.', () => this.receiver.socketCount);
+    metrics.gauge({
+      name: 'flowship_netflow_open_connections',
+      help: 'Listening sockets.',
+      labelNames: ['input'],
+      collect: () => [{ labels, value: this.receiver.socketCount }],
+    });
+    this.registerExporterMetrics(metrics);
+  }
+
+  /** Per-exporter series {input, exporter, source_id, version} (NETFLOW.md R8), bounded by `max_exporters`. */
+  private registerExporterMetrics(metrics: MetricsRegistry): void {
+    const labelNames = ['input', 'exporter', 'source_id', 'version'];
+    const perExporter: ReadonlyArray<[string, keyof DecodingSnapshot['exporters'][number], string]> = [
+      ['packets_total', 'packets', 'Datagrams received from the exporter.'],
+      ['bytes_total', 'bytes', 'Datagram bytes received from the exporter.'],
+      ['flows_total', 'flows', 'Flow records decoded from the exporter.'],
+      [
+        'decode_errors_total',
+        'decodeErrors',
+        "The exporter's datagrams or records that could not be decoded.",
+      ],
+      ['template_misses_total', 'templateMisses', 'Data sets whose template was unknown when they arrived.'],
+      ['pending_sets_total', 'pendingSets', 'Data sets kept pending for their template (R1).'],
+      ['sequence_gaps_total', 'sequenceGaps', 'Packets ahead of the expected sequence number.'],
+      ['lost_records_estimate_total', 'lostRecords', 'Estimated loss from sequence gaps.'],
+    ];
+    for (const [suffix, key, help] of perExporter) {
+      metrics.counter({
+        name: `flowship_netflow_exporter_${suffix}`,
+        help,
+        labelNames,
+        collect: () =>
+          this.stage.snapshot().exporters.map((e) => ({
+            labels: { input: this.id, exporter: e.exporter, source_id: e.sourceId, version: e.version },
+            value: e[key] as number,
+          })),
+      });
+    }
+    metrics.histogram({
+      name: 'flowship_netflow_export_delay_seconds',
+      help: "Receive time minus the packet header's export time (exporter clock skew included).",
+      labelNames: ['input'],
+      buckets: EXPORT_DELAY_BUCKETS,
+      collect: () => {
+        const { delay } = this.stage.snapshot();
+        return [{ labels: { input: this.id }, counts: delay.counts, sum: delay.sum, count: delay.count }];
+      },
+    });
   }
 
   stop(): Promise<void> {
@@ -535,10 +615,10 @@ export class NetflowInput implements Input {
       if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
       await this.receiver.stop();
       // what the kernel gave us before the sockets closed is still decoded and published
-      while (this.head !== this.tail) this.drain();
+      const templates = await this.stage.stop();
       // the templates as they are now, uses included, whether or not they changed (only once
       // the cache was loaded: an input never started must not overwrite it)
-      if (this.savedChanges >= 0) await this.saveTemplates();
+      if (this.savedChanges >= 0) await this.saveTemplates(templates);
     })();
     return this.stopping;
   }

@@ -35,7 +35,8 @@ import { decodeV9 } from './v9.ts';
 export type Protocol = 'v1' | 'v5' | 'v6' | 'v7' | 'v8' | 'v9' | 'ipfix';
 export const ALL_PROTOCOLS: readonly Protocol[] = ['v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'ipfix'];
 
-const VERSION_PROTOCOL: Readonly<Record<number, Protocol>> = {
+/** The protocol of each NetFlow version number in a header (10 is IPFIX). */
+export const VERSION_PROTOCOL: Readonly<Record<number, Protocol>> = {
   1: 'v1',
   5: 'v5',
   6: 'v6',
