@@ -72,6 +72,8 @@ function buildNetflowInput(
     pending: {
       maxAgeMs: input.pending_data.max_age,
       maxSetsPerTemplate: input.pending_data.max_sets_per_template,
+      maxSetsPerExporter: input.pending_data.max_sets_per_exporter,
+      maxBytesPerExporter: input.pending_data.max_bytes_per_exporter,
       maxBytes: input.pending_data.max_bytes,
     },
     limits: {

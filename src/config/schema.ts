@@ -349,6 +349,8 @@ const netflowInput = section(
       section({
         max_age: withDefault(duration({ positive: true }), '60s'),
         max_sets_per_template: withDefault(int(1), 64),
+        max_sets_per_exporter: withDefault(int(1), 4096),
+        max_bytes_per_exporter: withDefault(size({ min: 1 }), '4MiB'),
         max_bytes: withDefault(size({ min: 1 }), '16MiB'),
       }),
       {},

@@ -34,7 +34,13 @@ const PROGRESS_EVERY = 1_000;
 const STALL_MS = 20_000;
 /** Small caps, so that every one of them is reached during the campaign. */
 const LIMITS: SessionLimits = { maxSessions: 12, maxTemplatesPerSession: 16, maxTemplateFields: 3_000 };
-const PENDING: PendingOptions = { maxBytes: 48 * 1024, maxSetsPerTemplate: 8, maxAgeMs: 5_000 };
+const PENDING: PendingOptions = {
+  maxBytes: 48 * 1024,
+  maxSetsPerTemplate: 8,
+  maxAgeMs: 5_000,
+  maxSetsPerExporter: 64,
+  maxBytesPerExporter: 16 * 1024,
+};
 const EXPIRATION_TIMEOUT_MS = 120_000;
 /** Largest growth of heap + external memory after a full GC between 20% and 100% of the campaign. */
 const HEAP_GROWTH_BOUND = 4 * 1024 * 1024;

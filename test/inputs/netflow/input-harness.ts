@@ -63,6 +63,8 @@ export function inputHarness(overrides: Partial<NetflowInputOptions> = {}): Inpu
     pending: {
       maxAgeMs: config.pending_data.max_age,
       maxSetsPerTemplate: config.pending_data.max_sets_per_template,
+      maxSetsPerExporter: config.pending_data.max_sets_per_exporter,
+      maxBytesPerExporter: config.pending_data.max_bytes_per_exporter,
       maxBytes: config.pending_data.max_bytes,
     },
     dictionary,

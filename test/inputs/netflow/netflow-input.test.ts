@@ -7,6 +7,7 @@ import type { NetflowNormalizer } from '../../../src/ecs/netflow.ts';
 import type { EventSink } from '../../../src/inputs/input.ts';
 import type { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
 import type { Event } from '../../../src/pipeline/event.ts';
+import { ip4, set, v9, v9Template } from './decoder/packets.ts';
 import { CONFIG, inputHarness, until } from './input-harness.ts';
 
 const V5 = readFileSync(new URL('../../../fixtures/netflow/dat/netflow5_test_microtik.dat', import.meta.url));
@@ -49,6 +50,25 @@ describe('NetflowInput: decode errors', () => {
     assert.equal(logged.length, 2, logged.join('\n'));
     assert.match(logged[0], / exporter=192\.0\.2\.7:1024 /);
     assert.match(logged[1], / exporter=\[2001:db8::7\]:9995 /);
+  });
+
+  it('a data set its template cannot decode names the exporter, source id and template id', () => {
+    const { input, lines, metrics } = harness();
+    const from = { ip: '192.0.2.9', address: '192.0.2.9:2055' };
+    // a template whose only field has length 0: no record can be read with it
+    input.process(v9({ sourceId: 7 }, set(0, v9Template(300, [[8, 0]]))), from);
+    input.process(v9({ sourceId: 7, sequence: 1 }, set(300, ip4('10.0.0.1'))), from);
+    assert.equal(input.stats.decode_errors_total, 1);
+    const logged = lines.filter((l) => l.includes('cannot decode datagram'));
+    assert.equal(logged.length, 1);
+    assert.match(logged[0], / exporter=192\.0\.2\.9:2055 /);
+    assert.match(logged[0], / source_id=7 /);
+    assert.match(logged[0], / template_id=300 /);
+    assert.match(logged[0], / reason=empty_template /);
+    const perExporter = metrics.get('flowship_netflow_exporter_decode_errors_total')?.samples();
+    assert.deepEqual(perExporter, [
+      { labels: { input: 'netflow', exporter: '192.0.2.9', source_id: '7', version: 'v9' }, value: 1 },
+    ]);
   });
 
   it('a normalizer or sink that throws counts a decode error (internal) and the other records go on', async () => {

@@ -113,13 +113,21 @@ function resolvePending(options: Partial<PendingOptions>): PendingOptions {
     maxAgeMs = DEFAULT_PENDING.maxAgeMs,
     maxSetsPerTemplate = DEFAULT_PENDING.maxSetsPerTemplate,
     maxBytes = DEFAULT_PENDING.maxBytes,
+    maxSetsPerExporter = DEFAULT_PENDING.maxSetsPerExporter,
+    maxBytesPerExporter = DEFAULT_PENDING.maxBytesPerExporter,
   } = options;
   if (!(maxAgeMs > 0)) throw new RangeError(`pending maxAgeMs must be positive, got ${maxAgeMs}`);
   if (!(Number.isInteger(maxSetsPerTemplate) && maxSetsPerTemplate >= 1)) {
     throw new RangeError(`pending maxSetsPerTemplate must be an integer >= 1, got ${maxSetsPerTemplate}`);
   }
   if (!(maxBytes >= 1)) throw new RangeError(`pending maxBytes must be >= 1, got ${maxBytes}`);
-  return { maxAgeMs, maxSetsPerTemplate, maxBytes };
+  if (!(Number.isInteger(maxSetsPerExporter) && maxSetsPerExporter >= 1)) {
+    throw new RangeError(`pending maxSetsPerExporter must be an integer >= 1, got ${maxSetsPerExporter}`);
+  }
+  if (!(maxBytesPerExporter >= 1)) {
+    throw new RangeError(`pending maxBytesPerExporter must be >= 1, got ${maxBytesPerExporter}`);
+  }
+  return { maxAgeMs, maxSetsPerTemplate, maxBytes, maxSetsPerExporter, maxBytesPerExporter };
 }
 
 export class NetflowDecoder {

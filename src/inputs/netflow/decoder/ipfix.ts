@@ -91,7 +91,9 @@ function readTemplateSet(
     if (id < 256) throw new DecodeError('bad_template', `template id ${id} is below 256`);
     if (count === 0) continue;
     if (end - off < 2 * count) {
-      throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`);
+      throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`, {
+        templateId: id,
+      });
     }
     const read = readSpecs(buf, off, end, count);
     if (read === undefined) break; // runs past the set end: dropped silently, as Filebeat does
@@ -134,7 +136,9 @@ function readOptionsTemplateSet(
     }
     const read = readSpecs(buf, off, end, total);
     if (read === undefined) {
-      throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
+      throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`, {
+        templateId: id,
+      });
     }
     const template = compileTemplate(ctx.dictionary, id, read[0], scope, true);
     changes.push({ kind: 'learn', template });

@@ -12,8 +12,11 @@
  * Sets are queued in arrival order, so the oldest set of the whole store is also the oldest of its
  * key: every eviction by age or size takes the head of the arrival list and the head of a key.
  *
- * Bounded by `maxSetsPerTemplate` per key (the key's oldest set goes), `maxBytes` over the store
- * (the oldest sets go first) and `maxAgeMs` (swept at most once a second). The byte count includes
+ * Bounded by `maxSetsPerTemplate` per key (the key's oldest set goes), `maxSetsPerExporter` and
+ * `maxBytesPerExporter` per exporter IP (that exporter's oldest sets go: a second, doubly linked
+ * list per exporter), `maxBytes` over the store (the oldest sets go first) and `maxAgeMs` (swept at
+ * most once a second). One exporter sending data for templates it never announces therefore
+ * cannot push the others' pending data out. The byte count includes
  * an estimated overhead per set, per key and per session, so that a flood of empty or one-byte sets
  * for 65,536 template ids from many sources is bounded by the same budget as large sets are.
  *
@@ -29,12 +32,18 @@ export interface PendingOptions {
   readonly maxSetsPerTemplate: number;
   /** Bytes of all pending sets of a decoder, overhead included; the oldest sets are evicted first. */
   readonly maxBytes: number;
+  /** Sets kept per exporter IP; a new one beyond it evicts that exporter's oldest. */
+  readonly maxSetsPerExporter: number;
+  /** Bytes kept per exporter IP (overhead included); beyond it that exporter's oldest sets go. */
+  readonly maxBytesPerExporter: number;
 }
 
 export const DEFAULT_PENDING: PendingOptions = {
   maxAgeMs: 60_000,
   maxSetsPerTemplate: 64,
   maxBytes: 16 * 1024 * 1024,
+  maxSetsPerExporter: 4096,
+  maxBytesPerExporter: 4 * 1024 * 1024,
 };
 
 export type PendingEvictionReason = 'age' | 'size' | 'reset' | 'withdrawn';
@@ -49,6 +58,8 @@ export const PENDING_KEY_OVERHEAD = 192;
 /** Estimated heap bytes of one session with pending sets: name string, map entry, object, key map. */
 export const PENDING_SESSION_OVERHEAD = 320;
 
+/** Estimated heap bytes of one exporter with pending sets: IP string, map entry, object. */
+export const PENDING_EXPORTER_OVERHEAD = 160;
 /** How often the age sweep runs at most (NETFLOW.md R1: "swept every second"). */
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -66,9 +77,23 @@ export interface PendingSet {
 
 interface Entry extends PendingSet {
   readonly key: PendingKey;
+  readonly owner: PendingExporter;
   readonly bytes: number;
   older: Entry | undefined;
   newer: Entry | undefined;
+  /** Links of the exporter's own arrival list. */
+  olderOfExporter: Entry | undefined;
+  newerOfExporter: Entry | undefined;
+}
+
+/** The pending sets of one exporter IP, over all its sessions, in arrival order. */
+interface PendingExporter {
+  readonly ip: string;
+  sets: number;
+  /** Bytes of its sets (overhead included; its own overhead counts in the store's total only). */
+  bytes: number;
+  oldest: Entry | undefined;
+  newest: Entry | undefined;
 }
 
 interface PendingKey {
@@ -85,6 +110,7 @@ interface PendingSession {
 
 export class PendingStore {
   private readonly sessions = new Map<string, PendingSession>();
+  private readonly exporters = new Map<string, PendingExporter>();
   private oldest: Entry | undefined;
   private newest: Entry | undefined;
   private readonly options: PendingOptions;
@@ -139,7 +165,7 @@ export class PendingStore {
       bytes +
       (key === undefined ? PENDING_KEY_OVERHEAD : 0) +
       (session === undefined ? PENDING_SESSION_OVERHEAD : 0);
-    if (cost > this.options.maxBytes) {
+    if (cost > this.options.maxBytes || bytes > this.options.maxBytesPerExporter) {
       this.stats.pendingEvicted.size++;
       return undefined;
     }
@@ -156,6 +182,12 @@ export class PendingStore {
     // An unpooled copy: a slice of Node's shared 8 KiB pool would keep the whole slab alive.
     const body = Buffer.allocUnsafeSlow(length);
     buf.copy(body, 0, start, end);
+    let owner = this.exporters.get(exporter.ip);
+    if (owner === undefined) {
+      owner = { ip: exporter.ip, sets: 0, bytes: 0, oldest: undefined, newest: undefined };
+      this.exporters.set(exporter.ip, owner);
+      this.stats.pendingBytes += PENDING_EXPORTER_OVERHEAD;
+    }
     const entry: Entry = {
       body,
       exporter,
@@ -163,18 +195,33 @@ export class PendingStore {
       templateId,
       live: true,
       key,
+      owner,
       bytes,
       older: this.newest,
       newer: undefined,
+      olderOfExporter: owner.newest,
+      newerOfExporter: undefined,
     };
     if (this.newest === undefined) this.oldest = entry;
     else this.newest.newer = entry;
     this.newest = entry;
+    if (owner.newest === undefined) owner.oldest = entry;
+    else owner.newest.newerOfExporter = entry;
+    owner.newest = entry;
+    owner.sets++;
+    owner.bytes += bytes;
     key.sets.push(entry);
     this.stats.pendingSets++;
     this.stats.pendingBytes += bytes;
     // after the push, so that the key (and its session) outlive the eviction of its oldest set
     if (key.sets.length > this.options.maxSetsPerTemplate) this.evict(key.sets[0], 'size');
+    // the exporter's own bounds: its oldest sets go (never the new one: alone it fits)
+    while (
+      (owner.sets > this.options.maxSetsPerExporter || owner.bytes > this.options.maxBytesPerExporter) &&
+      owner.oldest !== entry
+    ) {
+      this.evict(owner.oldest!, 'size');
+    }
     // never reaches the new set: alone it fits the budget
     while (this.stats.pendingBytes > this.options.maxBytes && this.oldest !== entry) {
       this.evict(this.oldest!, 'size');
@@ -241,6 +288,19 @@ export class PendingStore {
     else entry.newer.older = entry.older;
     entry.older = undefined;
     entry.newer = undefined;
+    const owner = entry.owner;
+    if (entry.olderOfExporter === undefined) owner.oldest = entry.newerOfExporter;
+    else entry.olderOfExporter.newerOfExporter = entry.newerOfExporter;
+    if (entry.newerOfExporter === undefined) owner.newest = entry.olderOfExporter;
+    else entry.newerOfExporter.olderOfExporter = entry.olderOfExporter;
+    entry.olderOfExporter = undefined;
+    entry.newerOfExporter = undefined;
+    owner.sets--;
+    owner.bytes -= entry.bytes;
+    if (owner.sets === 0) {
+      this.exporters.delete(owner.ip);
+      this.stats.pendingBytes -= PENDING_EXPORTER_OVERHEAD;
+    }
     this.stats.pendingSets--;
     this.stats.pendingBytes -= entry.bytes;
     if (sets.length > 0) return;

@@ -68,7 +68,7 @@ export interface PacketOutcome {
 export class ReplayedDecodeError extends DecodeError {
   readonly replayed: DecodedRecord[];
   constructor(cause: DecodeError, replayed: DecodedRecord[]) {
-    super(cause.reason, cause.message, { cause });
+    super(cause.reason, cause.message, { cause, templateId: cause.templateId });
     this.replayed = replayed;
   }
 }

@@ -186,11 +186,15 @@ export function applyTemplate(
   options?: OptionsSink,
 ): number {
   if (template.length === 0) {
-    throw new DecodeError('empty_template', `template ${template.id} has no bytes`);
+    throw new DecodeError('empty_template', `template ${template.id} has no bytes`, {
+      templateId: template.id,
+    });
   }
   const fixedCount = Math.floor((end - start) / template.length);
   if (count > 0 && !template.variable && count > fixedCount) {
-    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${fixedCount}`);
+    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${fixedCount}`, {
+      templateId: template.id,
+    });
   }
   // a variable-length body ends where a record no longer fits (at most 32767, as Filebeat)
   const limit = count > 0 ? count : template.variable ? 0x7fff : fixedCount;
@@ -199,6 +203,7 @@ export function applyTemplate(
     throw new DecodeError(
       'too_many_values',
       `template ${template.id} could turn a ${end - start}-byte set into more than ${MAX_VALUES_PER_SET} values`,
+      { templateId: template.id },
     );
   }
   const compiled = template.compiled;
@@ -229,7 +234,9 @@ export function applyTemplate(
     produced++;
   }
   if (count > 0 && produced < count) {
-    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${produced}`);
+    throw new DecodeError('short_packet', `packet announces ${count} records but holds ${produced}`, {
+      templateId: template.id,
+    });
   }
   return produced;
 }

@@ -56,7 +56,9 @@ function readTemplateSet(
     if (id < 256) throw new DecodeError('bad_template', `template id ${id} is below 256`);
     if (count === 0) continue;
     if (end - off < 2 * count) {
-      throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`);
+      throw new DecodeError('bad_template', `template ${id} announces ${count} fields, the set ends first`, {
+        templateId: id,
+      });
     }
     // a template running past the set end is dropped silently, as Filebeat does
     if (end - off < 4 * count) break;
@@ -90,7 +92,9 @@ function readOptionsTemplateSet(
       );
     }
     if (end - off < scopeLength + optionLength) {
-      throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`);
+      throw new DecodeError('bad_options_template', `options template ${id} runs past the end of its set`, {
+        templateId: id,
+      });
     }
     const count = (scopeLength + optionLength) / 4;
     const specs = readSpecs(buf, off, count);

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { readPcap } from '../../../../src/inputs/netflow/capture/pcap.ts';
 import { replayedRecords } from '../../../../src/inputs/netflow/decoder/decoder.ts';
 import {
+  PENDING_EXPORTER_OVERHEAD,
   PENDING_KEY_OVERHEAD,
   PENDING_SESSION_OVERHEAD,
   PENDING_SET_OVERHEAD,
@@ -325,20 +326,21 @@ describe('R1: bounds', () => {
   it('max_bytes: the oldest sets of the whole decoder go first, overheads counted', () => {
     const SET = 4 + PENDING_SET_OVERHEAD;
     const PER_SESSION = PENDING_SESSION_OVERHEAD + PENDING_KEY_OVERHEAD;
-    // room for two sessions with one key each and three 4-byte sets
-    const d = extended({ pending: { maxBytes: 2 * PER_SESSION + 3 * SET } });
+    const EXPORTER = PENDING_EXPORTER_OVERHEAD;
+    // room for one exporter, two sessions with one key each and three 4-byte sets
+    const d = extended({ pending: { maxBytes: EXPORTER + 2 * PER_SESSION + 3 * SET } });
     const a = (ip: string) => d.decode(v9({ sourceId: 1 }, v9Data(ip)), FROM);
     const b = (ip: string) => d.decode(ipfix({ domain: 1 }, ipfixData(ip)), FROM);
     a('10.0.0.1');
-    assert.equal(d.stats.pendingBytes, PER_SESSION + SET);
+    assert.equal(d.stats.pendingBytes, EXPORTER + PER_SESSION + SET);
     b('10.0.1.1');
     a('10.0.0.2');
-    assert.equal(d.stats.pendingBytes, 2 * PER_SESSION + 3 * SET);
+    assert.equal(d.stats.pendingBytes, EXPORTER + 2 * PER_SESSION + 3 * SET);
     assert.equal(d.stats.pendingEvicted.size, 0);
     b('10.0.1.2'); // over: a's first set, the oldest of all, goes
     assert.equal(d.stats.pendingEvicted.size, 1);
     assert.equal(d.stats.pendingSets, 3);
-    assert.equal(d.stats.pendingBytes, 2 * PER_SESSION + 3 * SET);
+    assert.equal(d.stats.pendingBytes, EXPORTER + 2 * PER_SESSION + 3 * SET);
     assert.deepEqual(addresses(d.decode(v9({ sourceId: 1 }, V9_TEMPLATE), FROM).records), ['10.0.0.2']);
     assert.deepEqual(addresses(d.decode(ipfix({ domain: 1 }, IPFIX_TEMPLATE), FROM).records), [
       '10.0.1.1',
@@ -349,8 +351,8 @@ describe('R1: bounds', () => {
 
   it("max_bytes: evicting a key's last set frees its key and session overhead too", () => {
     const SET = 4 + PENDING_SET_OVERHEAD;
-    const PER_SESSION = PENDING_SESSION_OVERHEAD + PENDING_KEY_OVERHEAD;
-    const d = extended({ pending: { maxBytes: PER_SESSION + SET } }); // one session, one set
+    const PER_SESSION = PENDING_EXPORTER_OVERHEAD + PENDING_SESSION_OVERHEAD + PENDING_KEY_OVERHEAD;
+    const d = extended({ pending: { maxBytes: PER_SESSION + SET } }); // one exporter, session, set
     for (let source = 1; source <= 10; source++) d.decode(v9({ sourceId: source }, v9Data('10.0.0.1')), FROM);
     assert.equal(d.stats.pendingSets, 1);
     assert.equal(d.stats.pendingBytes, PER_SESSION + SET);
@@ -358,6 +360,31 @@ describe('R1: bounds', () => {
     // only the last source's set is left
     assert.equal(d.decode(v9({ sourceId: 9 }, V9_TEMPLATE), FROM).records.length, 0);
     assert.equal(d.decode(v9({ sourceId: 10 }, V9_TEMPLATE), FROM).records.length, 1);
+  });
+
+  it("per exporter: a flooding exporter's oldest sets go, the other exporters' pending data stays", () => {
+    const SET = 4 + PENDING_SET_OVERHEAD;
+    const d = extended({ pending: { maxSetsPerExporter: 3, maxBytesPerExporter: 1_000_000 } });
+    const FLOODER = { ip: '192.0.2.66', address: '192.0.2.66:9999' };
+    d.decode(v9({ sourceId: 1 }, v9Data('10.0.0.1')), FROM);
+    for (let i = 1; i <= 10; i++) d.decode(v9({ sourceId: 1 }, v9Data(`10.9.9.${i}`)), FLOODER);
+    assert.equal(d.stats.pendingSets, 4, 'three of the flooder, one of the other');
+    assert.equal(d.stats.pendingEvicted.size, 7);
+    // the flooder keeps its newest three, the other exporter its set
+    assert.deepEqual(addresses(d.decode(v9({ sourceId: 1 }, V9_TEMPLATE), FLOODER).records), [
+      '10.9.9.8',
+      '10.9.9.9',
+      '10.9.9.10',
+    ]);
+    assert.deepEqual(addresses(d.decode(v9({ sourceId: 1 }, V9_TEMPLATE), FROM).records), ['10.0.0.1']);
+    assert.equal(d.stats.pendingBytes, 0);
+
+    // in bytes: room for two sets of an exporter
+    const e = extended({ pending: { maxBytesPerExporter: 2 * SET } });
+    for (let i = 1; i <= 5; i++) e.decode(v9({ sourceId: i }, v9Data(`10.9.9.${i}`)), FLOODER);
+    assert.equal(e.stats.pendingSets, 2);
+    assert.equal(e.stats.pendingEvicted.size, 3);
+    assert.equal(e.decode(v9({ sourceId: 5 }, V9_TEMPLATE), FLOODER).records.length, 1, 'the newest stayed');
   });
 
   it('max_bytes: a set larger than the whole budget is not kept, and counted', () => {
