@@ -27,6 +27,11 @@ export interface MetricOptions {
   help: string;
   /** Names of the labels this metric takes (`[a-zA-Z_][a-zA-Z0-9_]*`, not `__`-prefixed). */
   labelNames?: readonly string[];
+  /**
+   * Label sets kept before new ones fall into `other`, instead of the registry's: for a callback
+   * metric whose source bounds its own series (an input's per-exporter table).
+   */
+  maxLabelSets?: number;
 }
 
 export interface CallbackMetricOptions extends MetricOptions {
@@ -119,7 +124,7 @@ abstract class Metric<S> {
     this.name = name;
     this.help = help;
     this.labelNames = [...labelNames];
-    this.#maxLabelSets = maxLabelSets;
+    this.#maxLabelSets = options.maxLabelSets ?? maxLabelSets;
     this.#onOverflow = onOverflow;
   }
 

@@ -17,10 +17,12 @@ import type { EventSink, Input } from '../input.ts';
 import { DatagramProcessor, type DecodeFailure } from './datagram-processor.ts';
 import { NetflowDecoder, type Protocol } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
-import type { PendingOptions } from './decoder/pending.ts';
+import { DEFAULT_OPTIONS_LIMITS } from './decoder/options-state.ts';
+import { DEFAULT_PENDING, type PendingOptions } from './decoder/pending.ts';
 import type { SessionLimits } from './decoder/session.ts';
 import { InlineDecoding } from './decoding/inline.ts';
 import { WorkerPool } from './decoding/pool.ts';
+import type { DecoderSettings } from './decoding/protocol.ts';
 import type { DecodedDocument, DecoderState, DecodingSnapshot, DecodingStage } from './decoding/stage.ts';
 import { DEFAULT_MAX_EXPORTERS, EXPORT_DELAY_BUCKETS } from './exporter-stats.ts';
 import type { Compatibility, Dictionary } from './fields/types.ts';
@@ -89,6 +91,9 @@ export interface NetflowInputStats {
 /** The most templates loaded from the cache (the most recently used first). */
 const MAX_CACHED_TEMPLATES = 100_000;
 
+/** How long one decoding snapshot serves the metrics of a collection. */
+const SNAPSHOT_REUSE_MS = 50;
+
 /** How often the pending-data age sweep runs (NETFLOW.md R1: every second). */
 const PENDING_SWEEP_MS = 1000;
 
@@ -120,6 +125,7 @@ export class NetflowInput implements Input {
   private templatesLoadedFromCache = 0;
   private stopping: Promise<void> | undefined;
   private bound: BoundAddress[] = [];
+  private cachedSnapshot: { at: number; snapshot: DecodingSnapshot } | undefined;
 
   constructor(options: NetflowInputOptions) {
     this.options = options;
@@ -130,7 +136,7 @@ export class NetflowInput implements Input {
       publish: (document: DecodedDocument) => this.publish(document, namespace),
       onFailure: (failure: DecodeFailure) => this.logFailure(failure),
     };
-    const decoderSettings = {
+    const decoderSettings: DecoderSettings = {
       compatibility: options.compatibility,
       protocols: options.protocols,
       shareTemplates: options.shareTemplates,
@@ -142,15 +148,22 @@ export class NetflowInput implements Input {
     const maxExporters = options.maxExporters ?? DEFAULT_MAX_EXPORTERS;
     const workers = options.workers;
     if (workers !== undefined && workers.count > 1) {
+      // the input's budgets are shared out: each worker holds a part of the exporters
+      const share = (total: number) => Math.max(1, Math.ceil(total / workers.count));
+      const pending = { ...DEFAULT_PENDING, ...options.pending };
       this.stage = new WorkerPool({
         workers: workers.count,
         queueSize: options.queueSize,
         setup: {
           inputId: options.id,
           config: workers.config,
-          decoder: decoderSettings,
+          decoder: {
+            ...decoderSettings,
+            pending: { ...pending, maxBytes: share(pending.maxBytes) },
+            optionsState: { maxBytes: share(DEFAULT_OPTIONS_LIMITS.maxBytes) },
+          },
           documentIds: workers.documentIds,
-          maxExporters,
+          maxExporters: share(maxExporters),
         },
         logger: options.logger,
         callbacks,
@@ -204,13 +217,27 @@ export class NetflowInput implements Input {
     return this.stage.snapshot();
   }
 
+  /**
+   * The snapshot for metrics: one merge serves every metric of a collection (a scrape reads some
+   * forty of them), however many workers and exporters.
+   */
+  private metricsSnapshot(): DecodingSnapshot {
+    const now = Date.now();
+    if (this.cachedSnapshot === undefined || now - this.cachedSnapshot.at > SNAPSHOT_REUSE_MS) {
+      this.cachedSnapshot = { at: now, snapshot: this.stage.snapshot() };
+    }
+    return this.cachedSnapshot.snapshot;
+  }
+
   async start(): Promise<void> {
     await this.stage.start();
     try {
       await this.loadTemplates();
       this.bound = await this.receiver.start();
     } catch (err) {
-      // no decoding thread outlives an input that could not start
+      // no decoding thread outlives an input that could not start, and its stop() must not
+      // write the cache it loaded
+      this.savedChanges = -1;
       await this.stage.stop();
       throw err;
     }
@@ -346,8 +373,9 @@ export class NetflowInput implements Input {
     const ip = parseIp(from.ip);
     if (ip !== undefined && inNetworks(allowed, ip)) return true;
     this.counts.denied_events_total++;
+    // one key per input: a spoofed flood from ever new addresses must not write a line per datagram
     this.logger
-      .rateLimited(`denied:${from.ip}`, 60_000)
+      .rateLimited('denied', 60_000)
       .warning('datagram from an exporter outside allowed_exporters; dropped', {
         exporter: from.address,
         input: this.id,
@@ -361,9 +389,11 @@ export class NetflowInput implements Input {
     else this.counts.dropped_events_total++;
   }
 
-  /** Decodes one datagram now, on this thread (`workers: 1` only): for tests. */
+  /** Decodes one datagram now, as if received, on this thread (`workers: 1` only): for tests. */
   process(payload: Buffer, from: ExporterAddress): void {
     if (!(this.stage instanceof InlineDecoding)) throw new Error('process() needs workers: 1');
+    const allowed = this.options.allowedExporters;
+    if (allowed !== undefined && !this.isAllowed(allowed, from)) return;
     this.stage.process(payload, from);
   }
 
@@ -397,7 +427,7 @@ export class NetflowInput implements Input {
     own('published_events_total', 'Documents handed to the pipeline.');
     own('dropped_events_total', 'Documents dropped because the pipeline queue was full.');
     own('truncated_datagrams_total', 'Datagrams longer than max_message_size, truncated.');
-    const snap = () => this.stage.snapshot();
+    const snap = () => this.metricsSnapshot();
     const counter = (name: string, help: string, read: (s: DecodingSnapshot) => number) =>
       metrics.counter({
         name,
@@ -559,6 +589,18 @@ export class NetflowInput implements Input {
       'Bytes held by data sets waiting for their template (estimated overhead included; bounded).',
       (s) => s.decoder.pendingBytes,
     );
+    metrics.counter({
+      name: 'flowship_netflow_worker_lost_datagrams_total',
+      help: 'Datagrams accepted and lost with a decoding worker that died before decoding them.',
+      labelNames: ['input'],
+      collect: () => [{ labels, value: this.stage.lostDatagrams }],
+    });
+    metrics.counter({
+      name: 'flowship_netflow_worker_restarts_total',
+      help: 'Decoding workers replaced after dying.',
+      labelNames: ['input'],
+      collect: () => [{ labels, value: this.stage.workerRestarts }],
+    });
     metrics.gauge({
       name: 'flowship_netflow_open_connections',
       help: 'Listening sockets.',
@@ -590,8 +632,11 @@ export class NetflowInput implements Input {
         name: `flowship_netflow_exporter_${suffix}`,
         help,
         labelNames,
+        // the tables bound themselves (max_exporters per input, `other` beyond it); the
+        // registry's cap would fold whole inputs into `other`
+        maxLabelSets: 1_000_000,
         collect: () =>
-          this.stage.snapshot().exporters.map((e) => ({
+          this.metricsSnapshot().exporters.map((e) => ({
             labels: { input: this.id, exporter: e.exporter, source_id: e.sourceId, version: e.version },
             value: e[key] as number,
           })),
@@ -603,7 +648,7 @@ export class NetflowInput implements Input {
       labelNames: ['input'],
       buckets: EXPORT_DELAY_BUCKETS,
       collect: () => {
-        const { delay } = this.stage.snapshot();
+        const { delay } = this.metricsSnapshot();
         return [{ labels: { input: this.id }, counts: delay.counts, sum: delay.sum, count: delay.count }];
       },
     });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -70,6 +70,48 @@ function send(socket: dgram.Socket, datagram: Buffer, port: number): Promise<voi
 }
 
 describe('netflow input, workers > 1', () => {
+  it('a start that fails after loading the template cache (port taken) leaves the cache as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowship-workers-'));
+    dirs.push(dir);
+    const templateCache = { path: join(dir, 'templates.json'), flushIntervalMs: 60_000 };
+    const a = inputHarness({ workers: workers(2), templateCache });
+    await a.input.start();
+    const socket = await sender('127.0.0.1');
+    await send(socket, TEMPLATE(0), a.input.addresses[0].port);
+    await until(() => a.input.snapshot().templates === 1, 'learned');
+    await a.input.stop();
+    const before = readFileSync(templateCache.path, 'utf8');
+    // the port is taken by the sender: start fails after the cache was loaded; run() stops it
+    const b = inputHarness({ workers: workers(2), templateCache, port: socket.address().port });
+    await assert.rejects(b.input.start(), /cannot listen/);
+    await b.input.stop();
+    socket.close();
+    assert.equal(readFileSync(templateCache.path, 'utf8'), before);
+  });
+
+  it('an idle worker reports what its sweeps change (pending data aged out)', async () => {
+    const pool = new WorkerPool({
+      workers: 2,
+      queueSize: 100,
+      setup: {
+        inputId: 'netflow',
+        config: CONFIG,
+        decoder: { pending: { maxAgeMs: 300 } },
+        documentIds: false,
+        maxExporters: 10,
+      },
+      logger: silentLogger,
+      callbacks: { publish: () => {}, onFailure: () => {} },
+    });
+    await pool.start();
+    pool.accept(DATA(1, 1), { ip: '192.0.2.1', address: '192.0.2.1:2055' });
+    await until(() => pool.snapshot().decoder.pendingSets === 1, 'pending');
+    // no more traffic: the worker's sweep (every second) drops the set, and says so
+    await until(() => pool.snapshot().decoder.pendingEvicted.age === 1, 'the age eviction reported');
+    assert.equal(pool.snapshot().decoder.pendingSets, 0);
+    await pool.stop();
+  });
+
   it('spreads exporters over the workers; each exporter arrives complete, in order, with the ids one thread gives', async () => {
     const shards = new Set(EXPORTERS.map((ip) => shardOfDatagram(TEMPLATE(0), ip, WORKERS, false)));
     assert.ok(shards.size >= 2, 'the exporters of this test fall on more than one worker');
@@ -243,6 +285,19 @@ describe('netflow input, workers > 1', () => {
     );
   });
 
+  it('per-exporter metrics keep max_exporters label sets per input (beyond the registry default), then other', () => {
+    const { input, metrics } = inputHarness({ maxExporters: 150 });
+    for (let i = 0; i < 200; i++)
+      input.process(TEMPLATE(0), { ip: `10.0.0.${i}`, address: `10.0.0.${i}:2055` });
+    const samples = metrics.get('flowship_netflow_exporter_packets_total')?.samples() ?? [];
+    assert.equal(samples.length, 151);
+    assert.deepEqual(samples.at(-1), {
+      labels: { input: 'netflow', exporter: 'other', source_id: 'other', version: 'other' },
+      value: 50,
+    });
+    assert.equal(metrics.get('flowship_metrics_label_overflow_total')?.samples().length, 0);
+  });
+
   it('allowed_exporters: datagrams from other addresses are dropped before decoding, counted and logged', async () => {
     const { input, events, lines, metrics } = inputHarness({
       allowedExporters: parseNetworks(['127.0.0.10/32', '10.0.0.0/8'], 'allowed_exporters'),
@@ -267,5 +322,9 @@ describe('netflow input, workers > 1', () => {
     const warned = lines.filter((l) => l.includes('outside allowed_exporters'));
     assert.equal(warned.length, 1, 'rate-limited: one line for two datagrams');
     assert.match(warned[0], /exporter=127\.0\.0\.11:\d+/);
+    // a spoofed flood from ever new addresses still gets one line a minute
+    for (let i = 0; i < 1000; i++)
+      input.process(TEMPLATE(0), { ip: `198.51.100.${i % 250}`, address: `198.51.100.${i % 250}:${i}` });
+    assert.equal(lines.filter((l) => l.includes('outside allowed_exporters')).length, 1);
   });
 });

@@ -37,6 +37,9 @@ export class InlineDecoding implements DecodingStage {
     return Promise.resolve();
   }
 
+  readonly lostDatagrams = 0;
+  readonly workerRestarts = 0;
+
   get queueLength(): number {
     return (this.tail - this.head + this.queue.length) % this.queue.length;
   }

@@ -27,6 +27,8 @@ import {
 } from './stage.ts';
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
+/** Pause before a worker that died is replaced. */
+const RESPAWN_DELAY_MS = 1000;
 
 export interface WorkerPoolOptions {
   readonly workers: number;
@@ -88,6 +90,9 @@ export class WorkerPool implements DecodingStage {
   private flushScheduled = false;
   private requests = 0;
   private stopping = false;
+  private stopped: Promise<DecoderState> | undefined;
+  /** Datagrams a dying worker took with it (accepted, never decoded). */
+  private lost = 0;
   /** Decoding counters of workers that died, so that counters never go back. */
   private readonly retired: DecodingSnapshot[] = [];
   private restarts = 0;
@@ -101,6 +106,11 @@ export class WorkerPool implements DecodingStage {
   /** Workers replaced after dying. */
   get workerRestarts(): number {
     return this.restarts;
+  }
+
+  /** Datagrams accepted and lost with a worker that died before decoding them. */
+  get lostDatagrams(): number {
+    return this.lost;
   }
 
   async start(): Promise<void> {
@@ -149,14 +159,23 @@ export class WorkerPool implements DecodingStage {
         return;
       }
       if (this.stopping || !slot.loaded) return;
-      // died: keep what it counted, replace it
+      // died: keep what it counted, count what it took with it, replace it (after a pause, so
+      // that a worker dying at once again does not spin)
       this.retired.push(slot.snapshot);
       slot.snapshot = emptySnapshot();
+      this.lost += slot.inFlight;
       slot.inFlight = 0;
       this.restarts++;
-      this.options.logger.error('a NetFlow decoding worker exited; starting a new one', { code });
-      this.spawn(slot);
-      slot.ready.catch(() => {});
+      this.options.logger.error(
+        'a NetFlow decoding worker exited; its exporters lose their templates until re-sent; starting a new one in 1 s',
+        { code, lost_datagrams: this.lost },
+      );
+      const timer = setTimeout(() => {
+        if (this.stopping) return;
+        this.spawn(slot);
+        slot.ready.catch(() => {});
+      }, RESPAWN_DELAY_MS);
+      timer.unref();
     });
   }
 
@@ -191,6 +210,10 @@ export class WorkerPool implements DecodingStage {
       const { chunks, bytes, addresses, ips } = slot.batch;
       if (chunks.length === 0) continue;
       slot.batch = { chunks: [], bytes: 0, addresses: [], ips: [] };
+      if (slot.exited) {
+        this.lost += chunks.length; // its worker died during this turn
+        continue;
+      }
       // one buffer of its own (not from the pool), so that it can be transferred, not copied
       const packed = Buffer.allocUnsafeSlow(bytes);
       const ends: number[] = new Array(chunks.length);
@@ -294,8 +317,13 @@ export class WorkerPool implements DecodingStage {
     return replies.reduce((n, r) => n + (r?.type === 'imported' ? r.loaded : 0), 0);
   }
 
-  async stop(): Promise<DecoderState> {
-    if (this.stopping) return { templates: [], options: [] };
+  /** Idempotent: every call gets the same final state. */
+  stop(): Promise<DecoderState> {
+    this.stopped ??= this.stopWorkers();
+    return this.stopped;
+  }
+
+  private async stopWorkers(): Promise<DecoderState> {
     this.stopping = true;
     this.flush();
     // a worker handles its messages in order: `stop` comes after every batch posted, and its

@@ -13,7 +13,14 @@ import type { DecoderState, DecodingSnapshot } from './stage.ts';
 /** The decoder settings a worker builds its decoder with (the dictionary it builds itself). */
 export type DecoderSettings = Pick<
   DecoderOptions,
-  'compatibility' | 'protocols' | 'shareTemplates' | 'detectSequenceReset' | 'expirationTimeoutMs' | 'pending'
+  | 'compatibility'
+  | 'protocols'
+  | 'shareTemplates'
+  | 'detectSequenceReset'
+  | 'expirationTimeoutMs'
+  | 'pending'
+  | 'limits'
+  | 'optionsState'
 >;
 
 /** `workerData` of a decoding worker. */

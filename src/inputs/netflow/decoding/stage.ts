@@ -51,6 +51,10 @@ export interface DecodingStage {
   accept(payload: Buffer, from: ExporterAddress): boolean;
   /** Datagrams accepted and not decoded yet. */
   readonly queueLength: number;
+  /** Datagrams accepted and lost with a decoding worker that died (0 on the input's thread). */
+  readonly lostDatagrams: number;
+  /** Decoding workers replaced after dying. */
+  readonly workerRestarts: number;
   snapshot(): DecodingSnapshot;
   /** Every learned template and options state (R4), from every decoder. */
   exportState(): Promise<DecoderState>;

@@ -116,7 +116,14 @@ const snapshotTimer = setInterval(() => {
   lastSnapshot = Date.now();
   post({ type: 'snapshot', snapshot: snapshot() });
 }, SNAPSHOT_MS);
-const sweepTimer = setInterval(() => decoder.maybeSweep(), SWEEP_MS);
+const sweepTimer = setInterval(() => {
+  const s = decoder.stats;
+  const before = s.pendingSets + s.pendingBytes + decoder.templateChangeCount + decoder.sessionCount;
+  decoder.maybeSweep();
+  // what a sweep changed on an idle worker must reach the input too (the next snapshot)
+  if (s.pendingSets + s.pendingBytes + decoder.templateChangeCount + decoder.sessionCount !== before)
+    dirty = true;
+}, SWEEP_MS);
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
