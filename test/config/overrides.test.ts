@@ -50,6 +50,8 @@ describe('loadConfig: -E overrides', () => {
     assert.deepEqual(first.pending_data, {
       max_age: 5000,
       max_sets_per_template: 64,
+      max_sets_per_exporter: 4096,
+      max_bytes_per_exporter: 4 * 1024 * 1024,
       max_bytes: 2 * 1024 * 1024,
     });
     assert.equal(second.id, 'second');
