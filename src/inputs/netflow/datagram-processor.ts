@@ -12,6 +12,7 @@ import { DecodeError } from '../../util/errors.ts';
 import { type DecodeResult, type NetflowDecoder, replayedRecords } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
 import type { DecodedRecord, ExporterMeta } from './decoder/types.ts';
+import type { DecodingSnapshot } from './decoding/stage.ts';
 import { ExporterTable } from './exporter-stats.ts';
 
 /**
@@ -163,6 +164,20 @@ export class DatagramProcessor {
         this.fail(err, from, version, sourceId, record.templateId);
       }
     }
+  }
+
+  /** Its counters and gauges now: read in place on the input's thread, posted by a worker. */
+  snapshot(): DecodingSnapshot {
+    return {
+      counters: this.counters,
+      decoder: this.decoder.stats,
+      timeRejected: this.normalizer.stats?.timeRejected ?? 0,
+      exporters: this.exporters.snapshot(),
+      delay: this.exporters.delay,
+      sessions: this.decoder.sessionCount,
+      templates: this.decoder.templateCount,
+      templateChanges: this.decoder.templateChangeCount,
+    };
   }
 
   private fail(

@@ -76,17 +76,7 @@ export class InlineDecoding implements DecodingStage {
   }
 
   snapshot(): DecodingSnapshot {
-    const p = this.processor;
-    return {
-      counters: p.counters,
-      decoder: p.decoder.stats,
-      timeRejected: p.normalizer.stats?.timeRejected ?? 0,
-      exporters: p.exporters.snapshot(),
-      delay: p.exporters.delay,
-      sessions: p.decoder.sessionCount,
-      templates: p.decoder.templateCount,
-      templateChanges: p.decoder.templateChangeCount,
-    };
+    return this.processor.snapshot();
   }
 
   exportState(): Promise<DecoderState> {

@@ -71,7 +71,7 @@ class Slot {
   batch: Batch = { chunks: [], bytes: 0, addresses: [], ips: [] };
   /** Datagrams posted and not reported decoded yet. */
   inFlight = 0;
-  /** The latest counters of the current worker, and what earlier (dead) workers of this slot counted. */
+  /** The latest counters of the current worker (those of workers that died are in `retired`). */
   snapshot: DecodingSnapshot = emptySnapshot();
   /** Replies awaited, by request number. */
   readonly waiting = new Map<number, (message: FromWorker | undefined) => void>();

@@ -10,7 +10,7 @@ import { DatagramProcessor, type DecodeFailure } from '../datagram-processor.ts'
 import { NetflowDecoder } from '../decoder/decoder.ts';
 import type { ExporterAddress } from '../decoder/legacy.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';
-import { type DecodingSnapshot, exportDecoderState, importDecoderState } from './stage.ts';
+import { exportDecoderState, importDecoderState } from './stage.ts';
 
 /** Failures described per batch; the rest are only counted (the input's log is rate-limited). */
 const FAILURES_PER_BATCH = 16;
@@ -47,19 +47,6 @@ function exporter(address: string, ip: string): ExporterAddress {
     addresses.set(address, e);
   }
   return e;
-}
-
-function snapshot(): DecodingSnapshot {
-  return {
-    counters: processor.counters,
-    decoder: decoder.stats,
-    timeRejected: normalizer.stats?.timeRejected ?? 0,
-    exporters: processor.exporters.snapshot(),
-    delay: processor.exporters.delay,
-    sessions: decoder.sessionCount,
-    templates: decoder.templateCount,
-    templateChanges: decoder.templateChangeCount,
-  };
 }
 
 let dirty = false;
@@ -105,7 +92,7 @@ function decodeBatch(message: Extract<ToWorker, { type: 'datagrams' }>): void {
     json,
     ids,
     failures,
-    ...(withSnapshot ? { snapshot: snapshot() } : {}),
+    ...(withSnapshot ? { snapshot: processor.snapshot() } : {}),
   });
   failures = [];
 }
@@ -114,7 +101,7 @@ const snapshotTimer = setInterval(() => {
   if (!dirty) return;
   dirty = false;
   lastSnapshot = Date.now();
-  post({ type: 'snapshot', snapshot: snapshot() });
+  post({ type: 'snapshot', snapshot: processor.snapshot() });
 }, SNAPSHOT_MS);
 const sweepTimer = setInterval(() => {
   const s = decoder.stats;
@@ -144,7 +131,7 @@ port.on('message', (message: ToWorker) => {
     case 'stop':
       clearInterval(snapshotTimer);
       clearInterval(sweepTimer);
-      post({ type: 'stopped', snapshot: snapshot(), state: exportDecoderState(decoder) });
+      post({ type: 'stopped', snapshot: processor.snapshot(), state: exportDecoderState(decoder) });
       port.close();
       break;
   }
