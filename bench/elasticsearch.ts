@@ -23,12 +23,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ELASTICSEARCH_VERSION } from '../scripts/ensure-elasticsearch.ts';
-import { buildNetflowParts } from '../src/cli/netflow.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config, ElasticsearchOutputConfig, NetflowInputConfig } from '../src/config/schema.ts';
 import { datagramDigest, flowDocumentId } from '../src/ecs/netflow-id.ts';
 import { NetflowDecoder } from '../src/inputs/netflow/decoder/decoder.ts';
 import { decodeCaptureFile } from '../src/inputs/netflow/offline.ts';
+import { buildNetflowParts } from '../src/inputs/netflow/parts.ts';
 import { Connection, clientOptions } from '../src/outputs/elasticsearch/connection.ts';
 import { ElasticsearchOutput } from '../src/outputs/elasticsearch/output.ts';
 import { installTemplates } from '../src/outputs/elasticsearch/setup.ts';

@@ -14,9 +14,9 @@ import { decodeLogFile, type OfflineLogOptions, type OfflineLogSummary } from '.
 import { pipeLines } from '../inputs/goflow2/stdin.ts';
 import { NetflowDecoder } from '../inputs/netflow/decoder/decoder.ts';
 import { CaptureClock, decodeCaptureFile, type OfflineDecodeSummary } from '../inputs/netflow/offline.ts';
+import { buildNetflowParts } from '../inputs/netflow/parts.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildGoflow2Normalizer } from './goflow2.ts';
-import { buildNetflowParts } from './netflow.ts';
 
 /** GoFlow2 lines from standard input, read and mapped as the stdin input does, as they arrive. */
 async function* stdinDocuments(options: OfflineLogOptions, summary: OfflineLogSummary) {

@@ -4,6 +4,7 @@
  * `flush_interval`, `workers`, `backoff.*`).
  */
 import type { Config, ElasticsearchOutputConfig } from '../config/schema.ts';
+import { buildNetflowParts } from '../inputs/netflow/parts.ts';
 import type { Logger } from '../monitoring/logger.ts';
 import type { MetricsRegistry } from '../monitoring/metrics.ts';
 import { Connection, clientOptions } from '../outputs/elasticsearch/connection.ts';
@@ -12,7 +13,6 @@ import { ElasticsearchOutput } from '../outputs/elasticsearch/output.ts';
 import { installTemplates } from '../outputs/elasticsearch/setup.ts';
 import { type IndexTemplate, indexTemplates } from '../outputs/elasticsearch/templates.ts';
 import type { PipelineOptions } from '../pipeline/pipeline.ts';
-import { buildNetflowParts } from './netflow.ts';
 
 export function buildConnection(out: ElasticsearchOutputConfig): Connection {
   return new Connection(clientOptions(out));

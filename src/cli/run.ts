@@ -10,6 +10,7 @@ import { parseNetworks } from '../ecs/locality.ts';
 import { Goflow2Input } from '../inputs/goflow2/goflow2-input.ts';
 import type { EventSink, Input } from '../inputs/input.ts';
 import { NetflowInput } from '../inputs/netflow/netflow-input.ts';
+import { buildNetflowParts } from '../inputs/netflow/parts.ts';
 import { templateCachePath } from '../inputs/netflow/template-cache.ts';
 import { MonitoringServer } from '../monitoring/http.ts';
 import { createLogger, type Logger } from '../monitoring/logger.ts';
@@ -23,7 +24,6 @@ import { Pipeline } from '../pipeline/pipeline.ts';
 import { FlowshipError } from '../util/errors.ts';
 import { buildElasticsearchOutput, elasticsearchPipelineOptions } from './elasticsearch.ts';
 import { buildGoflow2Input } from './goflow2.ts';
-import { buildNetflowParts } from './netflow.ts';
 import { checkRunnable } from './runnable.ts';
 
 /** How long a shutdown may spend draining the queue into the output. */

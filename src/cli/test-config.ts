@@ -4,7 +4,7 @@
  * `Config OK` or every problem.
  */
 import { loadConfig } from '../config/load.ts';
-import { buildNetflowParts } from './netflow.ts';
+import { buildNetflowParts } from '../inputs/netflow/parts.ts';
 import { checkRunnable } from './runnable.ts';
 
 export interface TestConfigOptions {

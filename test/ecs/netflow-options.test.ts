@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildNetflowParts } from '../../src/cli/netflow.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { NetflowInputConfig } from '../../src/config/schema.ts';
 import { parseNetworks } from '../../src/ecs/locality.ts';
@@ -21,6 +20,7 @@ import type {
   SessionOptionsView,
 } from '../../src/inputs/netflow/decoder/types.ts';
 import { decodeCaptureFile } from '../../src/inputs/netflow/offline.ts';
+import { buildNetflowParts } from '../../src/inputs/netflow/parts.ts';
 import { DAT_EXPORTER, FIXTURES } from '../conformance/netflow-fixtures.ts';
 import {
   ascii,
@@ -29,6 +29,7 @@ import {
   ipfixOptionsTemplate,
   ipfixTemplate,
   paddedSet,
+  sessionOptionsView,
   set,
   u16,
   u32,
@@ -311,16 +312,7 @@ describe('R3 with R6: netflow.sampling_rate from options data', () => {
 
   /** A record with the sampling elements `fields` and a session view saying what `state` says. */
   function rate(fields: FieldMap, state: Partial<SessionOptionsView>, samplerId?: number): unknown {
-    const sessionOptions: SessionOptionsView = {
-      systemInitTimeMs: undefined,
-      samplingRate: undefined,
-      interfaceNames: () => undefined,
-      applicationNames: () => undefined,
-      vrfName: () => undefined,
-      samplerRate: () => undefined,
-      selectorRate: () => undefined,
-      ...state,
-    };
+    const sessionOptions = sessionOptionsView(state);
     const record: FlowRecord = {
       type: 'netflow_flow',
       exporter: {

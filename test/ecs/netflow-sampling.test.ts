@@ -1,12 +1,12 @@
 /** R3: the sampling rate of a flow from its record or its v5/v6 header, and scale_counters. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildNetflowParts } from '../../src/cli/netflow.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { NetflowInputConfig } from '../../src/config/schema.ts';
 import { samplingRate } from '../../src/ecs/netflow-sampling.ts';
 import { NetflowDecoder } from '../../src/inputs/netflow/decoder/decoder.ts';
 import type { FieldMap, FlowRecord } from '../../src/inputs/netflow/decoder/types.ts';
+import { buildNetflowParts } from '../../src/inputs/netflow/parts.ts';
 import { netflowV5Datagram } from '../helpers/netflow-v5.ts';
 
 const flow = (fields: FieldMap, version = 10, samplingInterval?: number): FlowRecord => ({

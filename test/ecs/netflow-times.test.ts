@@ -5,23 +5,20 @@
  * values read off the flowbeat golden files (fixtures/netflow/golden, andrewkroh/flowbeat,
  * Apache-2.0).
  */
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { buildNetflowParts } from '../../src/cli/netflow.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { NetflowInputConfig } from '../../src/config/schema.ts';
 import { parseNetworks } from '../../src/ecs/locality.ts';
 import { NetflowNormalizer, type NetflowNormalizerOptions } from '../../src/ecs/netflow.ts';
-import type {
-  ExporterMeta,
-  FieldMap,
-  FlowRecord,
-  SessionOptionsView,
-} from '../../src/inputs/netflow/decoder/types.ts';
+import type { ExporterMeta, FieldMap, FlowRecord } from '../../src/inputs/netflow/decoder/types.ts';
 import { buildDictionary } from '../../src/inputs/netflow/fields/dictionary.ts';
 import { toKey } from '../../src/inputs/netflow/fields/names.ts';
+import { buildNetflowParts } from '../../src/inputs/netflow/parts.ts';
 import { datTests, decodeFixtures, FIXTURES } from '../conformance/netflow-fixtures.ts';
+import { sessionOptionsView } from '../inputs/netflow/decoder/packets.ts';
 
 type Json = Record<string, any>;
 
@@ -249,16 +246,7 @@ describe('R2: systemInitTimeMilliseconds from the session (R6 options state)', (
   /** A flow whose session's options data said `systemInitTimeMs` (ExporterMeta.sessionOptions). */
   function sessionFlow(fields: FieldMap, systemInitTimeMs: number): FlowRecord {
     const record = flow(fields);
-    const sessionOptions: SessionOptionsView = {
-      systemInitTimeMs,
-      samplingRate: undefined,
-      interfaceNames: () => undefined,
-      applicationNames: () => undefined,
-      vrfName: () => undefined,
-      samplerRate: () => undefined,
-      selectorRate: () => undefined,
-    };
-    record.exporter.sessionOptions = sessionOptions;
+    record.exporter.sessionOptions = sessionOptionsView({ systemInitTimeMs });
     return record;
   }
 
@@ -439,7 +427,7 @@ describe('R2: duration from 161 / 162', () => {
   });
 });
 
-describe('compatibility and enrich.absolute_times (src/cli/netflow.ts)', () => {
+describe('compatibility and enrich.absolute_times (src/inputs/netflow/parts.ts)', () => {
   function configured(yaml: string): NetflowNormalizer {
     const config = loadConfig({
       text: `flowship.inputs: [{type: netflow${yaml}}]\noutput.console: {}\n`,

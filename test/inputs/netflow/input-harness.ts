@@ -4,11 +4,11 @@
  * Inputs are stopped after each test.
  */
 import { afterEach } from 'node:test';
-import { buildNetflowParts } from '../../../src/cli/netflow.ts';
 import { loadConfig } from '../../../src/config/load.ts';
 import type { NetflowInputConfig } from '../../../src/config/schema.ts';
 import type { EventSink } from '../../../src/inputs/input.ts';
 import { NetflowInput, type NetflowInputOptions } from '../../../src/inputs/netflow/netflow-input.ts';
+import { buildNetflowParts } from '../../../src/inputs/netflow/parts.ts';
 import { createLogger } from '../../../src/monitoring/logger.ts';
 import { MetricsRegistry } from '../../../src/monitoring/metrics.ts';
 import type { Event } from '../../../src/pipeline/event.ts';

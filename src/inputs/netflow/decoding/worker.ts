@@ -5,10 +5,10 @@
  * shared with other threads.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { buildNetflowParts } from '../../../cli/netflow.ts';
 import { DatagramProcessor, type DecodeFailure } from '../datagram-processor.ts';
 import { NetflowDecoder } from '../decoder/decoder.ts';
 import type { ExporterAddress } from '../decoder/legacy.ts';
+import { buildNetflowParts } from '../parts.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';
 import { exportDecoderState, importDecoderState } from './stage.ts';
 

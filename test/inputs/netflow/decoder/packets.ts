@@ -8,6 +8,7 @@ import type {
   FieldMap,
   FlowRecord,
   OptionsRecord,
+  SessionOptionsView,
 } from '../../../../src/inputs/netflow/decoder/types.ts';
 import type { CustomDefinition } from '../../../../src/inputs/netflow/fields/custom.ts';
 import { buildDictionary } from '../../../../src/inputs/netflow/fields/dictionary.ts';
@@ -234,4 +235,18 @@ export function json(value: unknown): unknown {
       ? BigInt(ctx.source)
       : v,
   );
+}
+
+/** A session options view (R6) that knows nothing but what `state` says. */
+export function sessionOptionsView(state: Partial<SessionOptionsView> = {}): SessionOptionsView {
+  return {
+    systemInitTimeMs: undefined,
+    samplingRate: undefined,
+    interfaceNames: () => undefined,
+    applicationNames: () => undefined,
+    vrfName: () => undefined,
+    samplerRate: () => undefined,
+    selectorRate: () => undefined,
+    ...state,
+  };
 }

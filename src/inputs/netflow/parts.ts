@@ -1,13 +1,13 @@
 /**
- * Builds the netflow pieces (dictionary, decoder options, normalizer) from an input's
- * configuration, once, for both `run` and `decode`, so the two produce the same documents.
+ * Builds the netflow pieces (field dictionary, ECS normalizer) from an input's configuration, in
+ * one place for `run`, `decode` and each decoding worker, so that all produce the same documents.
  */
-import type { NetflowInputConfig } from '../config/schema.ts';
-import { parseNetworks } from '../ecs/locality.ts';
-import { NetflowNormalizer } from '../ecs/netflow.ts';
-import { loadCustomDefinitions } from '../inputs/netflow/fields/custom.ts';
-import type { FieldDictionary } from '../inputs/netflow/fields/dictionary.ts';
-import { buildDictionary } from '../inputs/netflow/fields/dictionary.ts';
+import type { NetflowInputConfig } from '../../config/schema.ts';
+import { parseNetworks } from '../../ecs/locality.ts';
+import { NetflowNormalizer } from '../../ecs/netflow.ts';
+import { loadCustomDefinitions } from './fields/custom.ts';
+import type { FieldDictionary } from './fields/dictionary.ts';
+import { buildDictionary } from './fields/dictionary.ts';
 
 export interface NetflowParts {
   readonly dictionary: FieldDictionary;
