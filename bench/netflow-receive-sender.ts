@@ -1,12 +1,14 @@
 /**
  * The exporter of the receive benchmark (bench/netflow-receive.ts), run as its own process so that
- * it can be pinned to a core of its own: sends a template datagram, then data datagrams at a fixed
- * rate for a fixed time, the template again every {@link TEMPLATE_EVERY} datagrams, from one UDP
- * socket (one exporter session). Prints one JSON line with what it sent.
+ * it can be pinned to a core of its own: sends a template datagram (none for NetFlow v5, which has
+ * no templates), then data datagrams at a fixed rate for a fixed time, the template again every
+ * {@link TEMPLATE_EVERY} datagrams, from one UDP socket (one exporter session). Prints one JSON
+ * line with what it sent.
  *
  * Each datagram leaves as a fresh copy with its header's sequence number rewritten, so the
  * receivers see one exporter whose stream never jumps: NetFlow v9 counts export packets
- * (RFC 3954 §5.1), IPFIX counts data records sent before the message (RFC 7011 §3.1).
+ * (RFC 3954 §5.1), IPFIX counts data records sent before the message (RFC 7011 §3.1), and so does
+ * NetFlow v5 (`flow_sequence`, header bytes 16..19: flows seen before this packet).
  *
  * Pacing: every wake-up (a 1 ms timer) sends what the schedule says is due by now, so datagrams
  * leave in small bursts, as from a router's export process. If the loop cannot keep up, the

@@ -3,12 +3,15 @@
  * `flowship run` (one netflow input, file output) against GoFlow2 v2.2.6 (`-format json
  * -transport file`) on the same export, in the same run, with the ratio (issue 5).
  *
- * - export: the NetFlow v9 (Cisco ASR1001-X, one template + data packet) and IPFIX (Cisco, three
- *   packets) captures of bench/netflow-decode.ts, split into one template-only datagram and the
- *   data-only datagrams, headers otherwise as captured. The sender
- *   (bench/netflow-receive-sender.ts, a process of its own) sends the template, then the data
- *   datagrams round-robin at a fixed rate, the template again every 1,000 datagrams, with the
- *   sequence numbers rewritten to run on without a gap;
+ * - export: the captures of bench/netflow-decode.ts. NetFlow v5 (MikroTik, 30 records per packet)
+ *   has no template: its packets are sent as captured. NetFlow v9 (Cisco ASR1001-X, one template
+ *   + data packet) and IPFIX (Cisco, three packets) are split into one template-only datagram and
+ *   the data-only datagrams, headers otherwise as captured. The sender
+ *   (bench/netflow-receive-sender.ts, a process of its own) sends the template (v9, IPFIX), then
+ *   the data datagrams round-robin at a fixed rate, the template again every 1,000 datagrams, with
+ *   the sequence numbers rewritten to run on without a gap (v5 `flow_sequence` and IPFIX count
+ *   flow records, v9 counts packets). `BENCH_EXPORTS=v5,v9,ipfix` (the default: all three, in that
+ *   order) picks the exports to run;
  * - flowship: `bin/flowship.js run` with one netflow input on 127.0.0.1 (`workers: 1`, and
  *   `workers: 2` on the same one core, where the socket's thread only reads), default
  *   queue sizes), the file output (NDJSON, default rotation) and `http` for /metrics;
@@ -18,7 +21,10 @@
  *   for its inode: only that socket counts, whatever else runs on the machine), none in the
  *   receiver (flowship: `discarded_events_total`, `dropped_events_total`; GoFlow2:
  *   `goflow2_flow_dropped_packets_total`), no decode error, every flow sent decoded (flowship
- *   `flows_total`, GoFlow2 `goflow2_flow_process_nf_flowset_records_total{type="DataFlowSet"}`)
+ *   `flows_total`; GoFlow2 v9 and IPFIX
+ *   `goflow2_flow_process_nf_flowset_records_total{type="DataFlowSet"}`, v5
+ *   `goflow2_flow_process_nf_flowset_total{version="5",type="DataFlowSet"}`, to which GoFlow2
+ *   adds each v5 packet's record count, see {@link goflow2Decoded})
  *   within {@link keepUpMs} of the last datagram, so a receiver that only buffers (GoFlow2's
  *   queue holds minutes of traffic) fails, and then written (flowship
  *   `flowship_pipeline_events_acked_total`, GoFlow2: lines in its file);
@@ -86,10 +92,10 @@ export function keepUpMs(seconds: number): number {
 
 interface Export {
   name: string;
-  version: 9 | 10;
-  /** Template sets only. */
-  template: Buffer;
-  /** Data sets only, one datagram per captured packet that has any. */
+  version: 5 | 9 | 10;
+  /** Template sets only; none for NetFlow v5, which has no templates. */
+  template?: Buffer;
+  /** v9, IPFIX: data sets only, one datagram per captured packet that has any; v5: the packets. */
   data: Buffer[];
   /** Flow records per data datagram (counted by flowship's decoder). */
   flows: number[];
@@ -131,8 +137,9 @@ function packet(header: Buffer, body: Buffer[], v9Count: number): Buffer {
   return out;
 }
 
-function buildExport(name: string, packets: Buffer[]): Export {
-  const version = packets[0].readUInt16BE(0) as 9 | 10;
+/** v9 or IPFIX packets as one datagram of all their template sets and data-only datagrams. */
+function splitTemplates(packets: Buffer[]): { template: Buffer; data: Buffer[] } {
+  const version = packets[0].readUInt16BE(0);
   const isTemplate = (id: number) => id < 256;
   const templateRecords = (set: Buffer) => (version === 9 ? v9TemplateRecords(set) : 1);
   const templateSets: Buffer[] = [];
@@ -148,7 +155,15 @@ function buildExport(name: string, packets: Buffer[]): Export {
     if (dataSets.length > 0) data.push(packet(s.header, dataSets, count));
   }
   const templateCount = templateSets.reduce((n, b) => n + templateRecords(b), 0);
-  const template = packet(sets(packets[0]).header, templateSets, templateCount);
+  return { template: packet(sets(packets[0]).header, templateSets, templateCount), data };
+}
+
+function buildExport(name: string, packets: Buffer[]): Export {
+  const version = packets[0].readUInt16BE(0);
+  if (version !== 5 && version !== 9 && version !== 10) throw new Error(`${name}: version ${version}`);
+  if (packets.some((p) => p.readUInt16BE(0) !== version)) throw new Error(`${name}: mixed versions`);
+  // v5 has no templates: every packet is a data datagram, sent as captured
+  const { template, data } = version === 5 ? { template: undefined, data: packets } : splitTemplates(packets);
   // what the receivers must make of it, by flowship's decoder
   const decoder = new NetflowDecoder({
     dictionary: buildDictionary({ compatibility: 'extended' }),
@@ -156,7 +171,8 @@ function buildExport(name: string, packets: Buffer[]): Export {
     expirationTimeoutMs: 0,
   });
   const from = { ip: '192.0.2.1', address: '192.0.2.1:4444' };
-  if (decoder.decode(template, from).records.length !== 0) throw new Error(`${name}: template carries data`);
+  if (template !== undefined && decoder.decode(template, from).records.length !== 0)
+    throw new Error(`${name}: template carries data`);
   const flows = data.map((d) => {
     const records = decoder.decode(d, from).records;
     if (records.length === 0 || records.some((r) => r.type !== 'netflow_flow'))
@@ -166,17 +182,35 @@ function buildExport(name: string, packets: Buffer[]): Export {
   return { name, version, template, data, flows };
 }
 
+/** The exports by their `BENCH_EXPORTS` key, in the order they run. */
+const EXPORTS: Record<string, () => Export> = {
+  v5: () => buildExport('NetFlow v5 (MikroTik)', dat('netflow5_test_microtik.dat')),
+  v9: () => buildExport('NetFlow v9 (Cisco ASR1001-X)', dat('netflow9_cisco_asr1001x_tpl259.dat')),
+  ipfix: () => buildExport('IPFIX (Cisco)', pcap('ipfix_cisco.pcap')),
+};
+
+function dat(file: string): Buffer[] {
+  return splitDat(readFileSync(join(FIXTURES, 'dat', file))).map((p) => Buffer.from(p));
+}
+
+function pcap(file: string): Buffer[] {
+  const path = join(FIXTURES, 'pcap', file);
+  return [...readPcap(readFileSync(path), path)].map((d) => Buffer.from(d.payload));
+}
+
+/** The exports `BENCH_EXPORTS` names (comma-separated keys of {@link EXPORTS}), all by default. */
 function benchExports(): Export[] {
-  const dat = (file: string) =>
-    splitDat(readFileSync(join(FIXTURES, 'dat', file))).map((p) => Buffer.from(p));
-  const pcap = (file: string) => {
-    const path = join(FIXTURES, 'pcap', file);
-    return [...readPcap(readFileSync(path), path)].map((d) => Buffer.from(d.payload));
-  };
-  return [
-    buildExport('NetFlow v9 (Cisco ASR1001-X)', dat('netflow9_cisco_asr1001x_tpl259.dat')),
-    buildExport('IPFIX (Cisco)', pcap('ipfix_cisco.pcap')),
-  ];
+  const keys = (process.env.BENCH_EXPORTS || Object.keys(EXPORTS).join(','))
+    .split(',')
+    .map((k) => k.trim().toLowerCase());
+  const unknown = keys.filter((k) => !Object.hasOwn(EXPORTS, k));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_EXPORTS: unknown ${unknown.join(', ')} (known: ${Object.keys(EXPORTS).join(', ')})`,
+    );
+  return Object.keys(EXPORTS)
+    .filter((k) => keys.includes(k))
+    .map((k) => EXPORTS[k]());
 }
 
 function describe(e: Export): string {
@@ -210,7 +244,7 @@ function rmemDefault(): number | undefined {
 export function netflowReceiveBenchSetup(seconds = 3): string {
   const rmem = rmemDefault();
   return [
-    `Real exports over 127.0.0.1 UDP, template datagram first and every ${fmt(TEMPLATE_EVERY)} datagrams, sequence numbers rewritten;`,
+    `Real exports over 127.0.0.1 UDP (v9, IPFIX: template datagram first and every ${fmt(TEMPLATE_EVERY)} datagrams), sequence numbers rewritten;`,
     `flowship run (workers: 1, and workers: 2 on the same one core: the socket's thread then only reads; file output, default queues) vs GoFlow2 ${GOFLOW2_VERSION} (-format json -transport file; 1 socket, 2 workers, queue 1,000,000);`,
     `both on the OS default receive buffer${rmem === undefined ? '' : ` (${fmt(rmem / 1024)} KiB)`}.`,
     TASKSET
@@ -465,6 +499,28 @@ class LineCounter {
   }
 }
 
+/**
+ * Flow records GoFlow2 v2.2.6 decoded, counted as each packet is turned into flow messages, before
+ * they are written (metrics/producer.go, PromProducerWrapper.Produce; metrics/decoder.go):
+ * - v9 and IPFIX: `flow_process_nf_flowset_records_total{type="DataFlowSet"}`, the records of each
+ *   data set (recordCommonNetFlowMetrics, decoder.go);
+ * - v5: that counter is never touched; instead the header's record count (`packet.Count`, as many
+ *   records as DecodeMessage of decoders/netflowlegacy/netflow.go builds) is added to
+ *   `flow_process_nf_flowset_total{version="5",type="DataFlowSet"}` (producer.go, lines 88..94),
+ *   the counter that for v9 and IPFIX counts data sets, hence the version label.
+ * Each run is one export, so the sum of both is the flows of that export.
+ */
+function goflow2Decoded(text: string): number {
+  return (
+    metric(text, 'goflow2_flow_process_nf_flowset_records_total', (l) => l.includes('type="DataFlowSet"')) +
+    metric(
+      text,
+      'goflow2_flow_process_nf_flowset_total',
+      (l) => l.includes('version="5"') && l.includes('type="DataFlowSet"'),
+    )
+  );
+}
+
 const goflow2: Receiver = {
   name: 'GoFlow2',
   async start(dir) {
@@ -514,18 +570,16 @@ const goflow2: Receiver = {
     }
     const url = `http://127.0.0.1:${httpPort}/metrics`;
     const lines = new LineCounter(file);
-    const decoded = (text: string) =>
-      metric(text, 'goflow2_flow_process_nf_flowset_records_total', (l) => l.includes('type="DataFlowSet"'));
     return {
       port,
       async decoded() {
-        return decoded(await fetchText(url));
+        return goflow2Decoded(await fetchText(url));
       },
       async counters() {
         const text = await fetchText(url);
         const socket = udpSockets(pid);
         return {
-          decoded: decoded(text),
+          decoded: goflow2Decoded(text),
           written: lines.count(),
           discarded: metric(text, 'goflow2_flow_dropped_packets_total'),
           droppedFlows: 0,
@@ -585,7 +639,7 @@ function senderJob(e: Export, port: number, rate: number, seconds: number): Send
     version: e.version,
     rate,
     seconds,
-    template: e.template.toString('base64'),
+    template: e.template?.toString('base64'),
     data: e.data.map((d) => d.toString('base64')),
     flows: e.flows,
   };
@@ -764,6 +818,8 @@ export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<
         'zero-drop datagrams/s': `${fmt(rate)}${r.best?.senderLimited ? ' (sender-limited)' : ''}`,
         'flows/s': fmt(rate * flowsPerDatagram(e)),
         'CPU µs/flow': r.best === undefined ? '-' : r.best.cpuPerFlowUs.toFixed(1),
+        // the receiver's whole work per core: socket, decoding, documents, output
+        'flows per CPU-second': r.best === undefined ? '-' : fmt(1e6 / r.best.cpuPerFlowUs),
         'lowest failing rate': failure(r),
         'flowship/GoFlow2': r === peer ? '' : ratio(r),
       });
