@@ -179,7 +179,7 @@ export async function decode(options: DecodeOptions): Promise<number> {
       for (const record of records) {
         let line: string;
         try {
-          line = `${JSON.stringify(normalizer.normalize(record))}\n`;
+          line = `${normalizer.normalizeJson(record)}\n`;
         } catch (err) {
           // as `run` counts it: a decode error with reason internal, and on with the next record
           summary.errors++;

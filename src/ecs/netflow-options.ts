@@ -38,18 +38,16 @@ function ecsInterface(
 }
 
 /**
- * Adds `ingress.interface` / `egress.interface` to the document's `observer` for the record's
- * `ingress_interface` / `egress_interface` the session's interface table knows.
+ * `observer.ingress.interface` / `observer.egress.interface` members (`,"ingress":{…}`) for the
+ * record's `ingress_interface` / `egress_interface` the session's interface table knows, or ''.
  */
-export function addObserverInterfaces(
-  observer: Record<string, unknown>,
-  fields: FieldMap,
-  learned: SessionOptionsView,
-): void {
+export function observerInterfacesJson(fields: FieldMap, learned: SessionOptionsView): string {
+  let out = '';
   const ingress = ecsInterface(learned, fields.ingress_interface);
-  if (ingress !== undefined) observer.ingress = { interface: ingress };
+  if (ingress !== undefined) out += `,"ingress":{"interface":${JSON.stringify(ingress)}}`;
   const egress = ecsInterface(learned, fields.egress_interface);
-  if (egress !== undefined) observer.egress = { interface: egress };
+  if (egress !== undefined) out += `,"egress":{"interface":${JSON.stringify(egress)}}`;
+  return out;
 }
 
 /**

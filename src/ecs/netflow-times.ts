@@ -9,6 +9,7 @@
  * maps `event.start/end` as `date`, which Elasticsearch stores in milliseconds anyway.
  */
 import type { FieldValue, FlowRecord } from '../inputs/netflow/decoder/types.ts';
+import { parseIsoMillis } from '../util/iso-time.ts';
 
 /** The times of one flow; any of them may be unknown. */
 export interface FlowTimes {
@@ -44,8 +45,10 @@ function uint(value: FieldValue | undefined): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
+/** A decoded date (its ISO text) in microseconds since the Unix epoch. */
 function dateUs(value: FieldValue | undefined): number | undefined {
-  return value instanceof Date ? value.getTime() * 1000 : undefined;
+  const ms = typeof value === 'string' ? parseIsoMillis(value) : undefined;
+  return ms === undefined ? undefined : ms * 1000;
 }
 
 /**
@@ -220,11 +223,4 @@ export function absoluteTimes(
 function sessionInitUs(session: SessionClock | undefined): number | undefined {
   const ms = session?.systemInitTimeMs;
   return typeof ms === 'number' && Number.isFinite(ms) ? ms * 1000 : undefined;
-}
-
-/** Writes the known times into `event`: dates at millisecond precision (truncated), duration in ns. */
-export function setEventTimes(event: Record<string, unknown>, times: FlowTimes): void {
-  if (times.start !== undefined) event.start = new Date(Math.floor(times.start / 1000));
-  if (times.end !== undefined) event.end = new Date(Math.floor(times.end / 1000));
-  if (times.duration !== undefined) event.duration = times.duration;
 }

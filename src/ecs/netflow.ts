@@ -3,28 +3,37 @@
  * (NETFLOW.md 4): what Filebeat's netflow input emits (4.1), then what the integration's ingest
  * pipeline changes (4.3), since flowship bulks final documents with `pipeline=_none`.
  *
+ * A flow's document is written straight to JSON text ({@link NetflowNormalizer.normalizeJson}),
+ * with no document object and no `JSON.stringify` of one: building some twenty objects per flow and
+ * serialising them cost more than decoding the flow. The text is what `JSON.stringify` writes (each
+ * value's text is written the way it writes it), members in the order the document's objects
+ * would hold them: Filebeat's, then the pipeline's additions. The parts that never change (data
+ * stream, ECS version, tags, host) and those a packet's records share (export time, exporter) are
+ * written once. {@link NetflowNormalizer.normalize} parses the text, for callers that want data.
+ *
  * Pure but for {@link NetflowNormalizer.stats}: the only inputs are the record, the options
  * resolved once, and the injected clock.
  */
 import { hostname } from 'node:os';
 import type {
   DecodedRecord,
+  ExporterMeta,
   FieldMap,
   FieldValue,
   FlowRecord,
   OptionsRecord,
   RawJson,
-  SessionOptionsView,
 } from '../inputs/netflow/decoder/types.ts';
-import type { DataStream, EcsDocument } from '../pipeline/event.ts';
+import { type DataStream, type EcsDocument, parseDocument } from '../pipeline/event.ts';
+import { isoMillis } from '../util/iso-time.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
 import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
 import { parseIp } from './ip.ts';
 import { isInternal, type Networks } from './locality.ts';
-import { addObserverInterfaces, applicationName } from './netflow-options.ts';
+import { applicationName, observerInterfacesJson } from './netflow-options.ts';
 import { samplingRate } from './netflow-sampling.ts';
-import { absoluteTimes, filebeatTimes, setEventTimes, type TimeStats } from './netflow-times.ts';
+import { absoluteTimes, type FlowTimes, filebeatTimes, type TimeStats } from './netflow-times.ts';
 
 export const NETFLOW_DATASET = 'netflow.log';
 /** ECS version the integration's pipeline stamps on every document. */
@@ -101,8 +110,9 @@ function isRawJson(value: unknown): value is RawJson {
   return typeof value === 'object' && value !== null && JSON.isRawJSON(value);
 }
 
-function counterValue(c: Counter): number | RawJson {
-  return typeof c === 'number' ? c : (JSON.rawJSON(c.toString()) as RawJson);
+/** A counter's JSON text: its digits (a bigint's too, exact). */
+function counterJson(c: Counter): string {
+  return `${c}`;
 }
 
 /** uint64 addition, wrapping like Go's. */
@@ -136,19 +146,72 @@ function directionName(value: number): string {
   return d === 0 ? 'inbound' : d === 1 ? 'outbound' : `unknown (${d})`;
 }
 
+/**
+ * `text` as one flat string. V8 keeps a concatenation as a tree of its parts, and walks the tree
+ * again each time a document holding it is written out; text every document repeats is flattened
+ * once.
+ */
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text));
+}
+
+/** A number's JSON text, as `JSON.stringify` writes it (no JSON form for NaN and infinities). */
+function numberJson(n: number): string {
+  return Number.isFinite(n) ? `${n}` : 'null';
+}
+
+/** A decoded value's JSON text, as `JSON.stringify` writes it (types.ts: FieldValue). */
+function valueJson(value: FieldValue): string {
+  switch (typeof value) {
+    case 'number':
+      return numberJson(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+  }
+  // RawJson (integers beyond 2^53) and octet arrays
+  return JSON.stringify(value);
+}
+
+function isAddressKey(key: string): boolean {
+  return key.endsWith('_ipv4_address') || key.endsWith('_ipv6_address');
+}
+
+/**
+ * `netflow.*` members the document sets after the record's own: a record member of the same name
+ * keeps its place and takes the document's value, as it would in an object.
+ */
+const NETFLOW_TAIL = ['exporter', 'type', 'sampling_rate', 'tcp_flags'] as const;
+
+/** `source`, `destination`: members in the order they are set, as in an object. */
 interface Endpoint {
-  [key: string]: unknown;
+  [key: string]: FieldValue | undefined;
   ip?: string;
   locality?: string;
 }
 
+/** A packet's shared parts as document text, written once per packet. */
+interface ExporterText {
+  readonly meta: ExporterMeta;
+  /** The export time, ms since the epoch. */
+  readonly ms: number;
+  /** `{"@timestamp":…` up to `event.category`'s value. */
+  readonly head: string;
+  /** `netflow.exporter`'s object. */
+  readonly exporter: string;
+  /** `"exporter":{…},"type":"netflow_flow"`: the members `netflow` ends with. */
+  readonly exporterType: string;
+  /** `},"observer":{"ip":[…]`: the end of `netflow`, then `observer` up to its interfaces. */
+  readonly observerIp: string;
+}
+
 export class NetflowNormalizer {
   private readonly networks: Networks;
-  private readonly tags: readonly string[];
   /** `data_stream` of every document: `{dataset, namespace, type}`. */
   readonly dataStream: Readonly<DataStream>;
-  private readonly now: () => Date;
-  private readonly host: Readonly<Record<string, string>> | undefined;
+  /** The clock, ms since the epoch. */
+  private readonly nowMs: () => number;
   private readonly commonFields: CommonFields | undefined;
   private readonly absoluteTimes: boolean;
   private readonly samplingRate: boolean;
@@ -156,6 +219,22 @@ export class NetflowNormalizer {
   private readonly useOptions: boolean;
   /** Counters since construction; the object is live (read it, never replace it). */
   readonly stats: NetflowNormalizerStats = { timeRejected: 0 };
+  /** `,"data_stream":…,"ecs":…,"event":{"action":"netflow_flow","category":` */
+  private readonly flowHead: string;
+  /** The end of `observer`, `,"tags":[…]`, `,"host":{…}` when the documents have one, `,"flow":`. */
+  private readonly tagsFlow: string;
+  /** `,"fields":{…}` (common fields not under the root), or empty. */
+  private readonly fieldsText: string;
+  /** Tags and host again, for options records' documents (built as data, then serialised whole). */
+  private readonly tags: readonly string[];
+  private readonly host: Readonly<Record<string, string>> | undefined;
+  /** The address keys of a template's keys (FlowRecord.keys), for related.ip. */
+  private readonly addressKeys = new WeakMap<readonly string[], readonly string[]>();
+  private lastExporter: ExporterText | undefined;
+  private createdMs = Number.NaN;
+  private createdText = '';
+  /** `,"created":…` to the end of `event`'s constant members. */
+  private eventRest = '';
 
   constructor(options: NetflowNormalizerOptions) {
     const {
@@ -164,7 +243,7 @@ export class NetflowNormalizer {
       namespace = 'default',
       fields,
       fieldsUnderRoot = false,
-      now = () => new Date(),
+      now,
       absoluteTimes = false,
       samplingRate = false,
       scaleCounters = false,
@@ -174,30 +253,77 @@ export class NetflowNormalizer {
     this.networks = internalNetworks;
     this.tags = tags;
     this.dataStream = { dataset: NETFLOW_DATASET, namespace, type: 'logs' };
-    this.now = now;
+    this.nowMs = now === undefined ? Date.now : () => now().getTime();
     this.absoluteTimes = absoluteTimes;
     this.samplingRate = samplingRate;
     this.scaleCounters = scaleCounters;
     this.useOptions = useOptions;
     // the `forwarded` tag means the events describe other hosts: no host.* (Filebeat convention)
     this.host = tags.includes('forwarded') ? undefined : { hostname: hostname(), name: hostname() };
+    this.flowHead = `,"data_stream":${JSON.stringify(this.dataStream)},"ecs":{"version":"${ECS_VERSION}"},"event":{"action":"netflow_flow","category":`;
+    this.tagsFlow = flat(
+      `},"tags":${JSON.stringify(tags)}${this.host === undefined ? '' : `,"host":${JSON.stringify(this.host)}`},"flow":`,
+    );
+    this.fieldsText =
+      this.commonFields === undefined || this.commonFields.underRoot
+        ? ''
+        : flat(`,"fields":${JSON.stringify(this.commonFields.fields)}`);
   }
 
+  /** The record's document as data (its JSON text parsed, integers beyond 2^53 exact). */
   normalize(record: DecodedRecord): EcsDocument {
-    const doc = record.type === 'netflow_flow' ? this.flow(record) : this.options(record);
+    return parseDocument(this.normalizeJson(record));
+  }
+
+  /** The record's document as JSON text. */
+  normalizeJson(record: DecodedRecord): string {
+    if (record.type !== 'netflow_flow') {
+      const doc = this.options(record);
+      applyCommonFields(doc, this.commonFields);
+      return JSON.stringify(doc);
+    }
+    const json = this.flow(record);
+    if (this.commonFields?.underRoot !== true) return json;
+    // libbeat's deep merge into the root: on data, a rare configuration
+    const doc = parseDocument(json);
     applyCommonFields(doc, this.commonFields);
-    return doc;
+    return JSON.stringify(doc);
+  }
+
+  /** The keys of the record's fields that name an address element (`*_ipv4_address`, `*_ipv6_address`). */
+  private addressKeysOf(record: FlowRecord): readonly string[] {
+    const keys = record.keys;
+    if (keys === undefined) return Object.keys(record.fields).filter(isAddressKey);
+    let found = this.addressKeys.get(keys);
+    if (found === undefined) {
+      found = keys.filter(isAddressKey);
+      this.addressKeys.set(keys, found);
+    }
+    return found;
   }
 
   private locality(ip: Uint8Array): string {
     return isInternal(this.networks, ip) ? 'internal' : 'external';
   }
 
-  private exporter(record: DecodedRecord): Record<string, unknown> {
-    const e = record.exporter;
+  /** `event.created`: the conversion time (read once per packet), its text reused within a millisecond. */
+  private created(): string {
+    const ms = this.nowMs();
+    if (ms !== this.createdMs) {
+      this.createdMs = ms;
+      this.createdText = isoMillis(ms);
+      this.eventRest = flat(
+        `,"created":"${this.createdText}","dataset":"${NETFLOW_DATASET}","kind":"event","type":["connection"]`,
+      );
+    }
+    return this.createdText;
+  }
+
+  /** `netflow.exporter` as data. */
+  private exporterFields(e: ExporterMeta): Record<string, unknown> {
     const out: Record<string, unknown> = {
       address: e.address,
-      timestamp: e.timestamp,
+      timestamp: isoMillis(e.timestamp.getTime()),
       uptime_millis: e.uptimeMillis,
       version: e.version,
     };
@@ -210,54 +336,63 @@ export class NetflowNormalizer {
     return out;
   }
 
-  private common(record: DecodedRecord, netflow: Record<string, unknown>, event: Record<string, unknown>) {
-    const doc: EcsDocument = {
-      '@timestamp': record.exporter.timestamp,
-      data_stream: this.dataStream,
-      ecs: { version: ECS_VERSION },
-      event,
-      input: { type: 'netflow' },
-      netflow,
-      observer: { ip: [record.exporter.ip] },
-      tags: this.tags,
+  /** The packet's shared parts as text: the records of one packet share their ExporterMeta. */
+  private exporterText(meta: ExporterMeta): ExporterText {
+    const last = this.lastExporter;
+    if (last?.meta === meta) return last;
+    // `event.created` of the packet's records: they are converted together
+    this.created();
+    // consecutive packets mostly come from one exporter within one second
+    const ms = meta.timestamp.getTime();
+    const exporter = JSON.stringify(this.exporterFields(meta));
+    this.lastExporter = {
+      meta,
+      ms,
+      head: last?.ms === ms ? last.head : flat(`{"@timestamp":"${isoMillis(ms)}"${this.flowHead}`),
+      exporter,
+      exporterType: flat(`"exporter":${exporter},"type":"netflow_flow"`),
+      observerIp:
+        last?.meta.ip === meta.ip ? last.observerIp : flat(`},"observer":{"ip":[${JSON.stringify(meta.ip)}]`),
     };
-    if (this.host !== undefined) doc.host = this.host;
-    return doc;
+    return this.lastExporter;
   }
 
   private options(record: OptionsRecord): EcsDocument {
-    const netflow = {
-      exporter: this.exporter(record),
-      options: record.options,
-      scope: record.scope,
-      type: 'netflow_options',
+    const e = record.exporter;
+    const doc: EcsDocument = {
+      '@timestamp': isoMillis(e.timestamp.getTime()),
+      data_stream: this.dataStream,
+      ecs: { version: ECS_VERSION },
+      event: {
+        action: 'netflow_options',
+        category: ['network'],
+        created: this.created(),
+        dataset: NETFLOW_DATASET,
+        kind: 'event',
+      },
+      input: { type: 'netflow' },
+      netflow: {
+        exporter: this.exporterFields(e),
+        options: record.options,
+        scope: record.scope,
+        type: 'netflow_options',
+      },
+      observer: { ip: [e.ip] },
+      tags: this.tags,
     };
-    const event = {
-      action: 'netflow_options',
-      category: ['network'],
-      created: this.now(),
-      dataset: NETFLOW_DATASET,
-      kind: 'event',
-    };
-    const doc = this.common(record, netflow, event);
+    if (this.host !== undefined) doc.host = this.host;
     doc.network = { direction: 'unknown' };
-    doc.related = { ip: [record.exporter.ip] };
+    doc.related = { ip: [e.ip] };
     return doc;
   }
 
-  private flow(record: FlowRecord): EcsDocument {
+  private flow(record: FlowRecord): string {
     const f = record.fields;
+    const shared = this.exporterText(record.exporter);
     // R6: what the session's options data said, when the enrichment is on
     const learned = this.useOptions ? record.exporter.sessionOptions : undefined;
-    const event: Record<string, unknown> = {
-      action: 'netflow_flow',
-      category: ['network'],
-      created: this.now(),
-      dataset: NETFLOW_DATASET,
-      kind: 'event',
-      type: ['connection'],
-    };
-    this.times(record, event, learned);
+    const fb = filebeatTimes(record);
+    const times = this.absoluteTimes ? absoluteTimes(record, fb, this.stats, learned) : fb;
 
     const flowDirection = uint(f.flow_direction);
     const source: Endpoint = {};
@@ -314,7 +449,7 @@ export class NetflowNormalizer {
         destination.locality = this.locality(bytes);
         dstBytes = bytes;
         if (f.destination_ipv4_address === undefined) dstHashBytes = asIPv6(bytes);
-        related.push(dstIp);
+        if (!related.includes(dstIp)) related.push(dstIp);
       }
     }
     const dstPort = uint(f.destination_transport_port);
@@ -328,15 +463,14 @@ export class NetflowNormalizer {
     const sp = (srcPort ?? 0) & 0xffff;
     const dp = (dstPort ?? 0) & 0xffff;
     const p = (proto ?? 0) & 0xff;
-    const flow = {
-      id: flowId(srcHashBytes ?? a, sp, dstHashBytes ?? b, dp, p),
-      locality: isInternal(this.networks, a) && isInternal(this.networks, b) ? 'internal' : 'external',
-    };
+    const flowText = `{"id":"${flowId(srcHashBytes ?? a, sp, dstHashBytes ?? b, dp, p)}","locality":"${
+      isInternal(this.networks, a) && isInternal(this.networks, b) ? 'internal' : 'external'
+    }"}`;
 
-    const network: Record<string, unknown> = {};
+    // network.*, in the order the pipeline sets them; `direction` is decided below
+    let network = '';
     if (proto !== undefined) {
-      network.transport = TRANSPORTS[proto & 0xff] ?? `unknown (${proto & 0xff})`;
-      network.iana_number = String(proto); // pipeline step 2
+      network = `"transport":"${TRANSPORTS[proto & 0xff] ?? `unknown (${proto & 0xff})`}","iana_number":"${proto}",`;
     }
     const rate = this.samplingRate || this.scaleCounters ? samplingRate(record, learned) : undefined;
     // scale_counters: what the sampled packets stand for, not what was sampled
@@ -350,44 +484,32 @@ export class NetflowNormalizer {
     const revPackets = scaled(
       firstCounter(f, 'reverse_packet_delta_count', 'reverse_packet_total_count', 'responder_packets'),
     );
-    if (revBytes !== undefined) destination.bytes = counterValue(revBytes);
-    if (revPackets !== undefined) destination.packets = counterValue(revPackets);
+    if (revBytes !== undefined) destination.bytes = counterJsonValue(revBytes);
+    if (revPackets !== undefined) destination.packets = counterJsonValue(revPackets);
     if (bytes !== undefined) {
-      source.bytes = counterValue(bytes);
-      network.bytes = counterValue(revBytes === undefined ? bytes : addCounters(bytes, revBytes));
+      source.bytes = counterJsonValue(bytes);
+      network += `"bytes":${counterJson(revBytes === undefined ? bytes : addCounters(bytes, revBytes))},`;
     }
     if (packets !== undefined) {
-      source.packets = counterValue(packets);
-      network.packets = counterValue(revPackets === undefined ? packets : addCounters(packets, revPackets));
+      source.packets = counterJsonValue(packets);
+      network += `"packets":${counterJson(revPackets === undefined ? packets : addCounters(packets, revPackets))},`;
     }
 
     let src = source;
     let dst = destination;
-    let client: Endpoint | undefined;
-    let server: Endpoint | undefined;
+    let session = false;
     const biflow = uint(f.biflow_direction);
-    if (biflow !== undefined && Object.keys(src).length > 0 && Object.keys(dst).length > 0) {
+    const srcKnown = hasMembers(src);
+    const dstKnown = hasMembers(dst);
+    if (biflow !== undefined && srcKnown && dstKnown) {
       if (biflow === 2) [src, dst] = [dst, src]; // reverseInitiator
-      event.category = ['network', 'session']; // pipeline step 4
-      client = { ...src };
-      server = { ...dst };
+      session = true; // pipeline step 4: event.category gains `session`, client/server are set
     }
 
-    network.direction = flowDirection === undefined ? 'unknown' : directionName(flowDirection);
-    const ssid = text(f.wlan_ssid);
-    if (ssid !== undefined) network.name = ssid;
-    const application = learned === undefined ? undefined : applicationName(f, learned);
-    if (application !== undefined) network.application = application;
-    network.community_id = communityIdFilebeat(a, sp, b, dp, p);
-
-    // pipeline step 8
-    const hasV4 = f.source_ipv4_address !== undefined || f.destination_ipv4_address !== undefined;
-    const hasV6 = f.source_ipv6_address !== undefined || f.destination_ipv6_address !== undefined;
-    if (hasV4) network.type = hasV6 ? ['ipv4', 'ipv6'] : 'ipv4';
-    else if (hasV6) network.type = 'ipv6';
     // pipeline step 9: localities decide when both are known
+    let direction = flowDirection === undefined ? 'unknown' : directionName(flowDirection);
     if (src.locality !== undefined && dst.locality !== undefined) {
-      network.direction =
+      direction =
         src.locality === 'internal'
           ? dst.locality === 'internal'
             ? 'internal'
@@ -396,57 +518,124 @@ export class NetflowNormalizer {
             ? 'inbound'
             : 'external';
     }
+    network += `"direction":"${direction}"`;
+    const ssid = text(f.wlan_ssid);
+    if (ssid !== undefined) network += `,"name":${JSON.stringify(ssid)}`;
+    const application = learned === undefined ? undefined : applicationName(f, learned);
+    if (application !== undefined) network += `,"application":${JSON.stringify(application)}`;
+    network += `,"community_id":"${communityIdFilebeat(a, sp, b, dp, p)}"`;
+    // pipeline step 8
+    const hasV4 = f.source_ipv4_address !== undefined || f.destination_ipv4_address !== undefined;
+    const hasV6 = f.source_ipv6_address !== undefined || f.destination_ipv6_address !== undefined;
+    if (hasV4) network += hasV6 ? ',"type":["ipv4","ipv6"]' : ',"type":"ipv4"';
+    else if (hasV6) network += ',"type":"ipv6"';
 
-    const netflow: Record<string, unknown> = { ...f, exporter: this.exporter(record), type: 'netflow_flow' };
-    if (this.samplingRate && rate !== undefined) netflow.sampling_rate = rate;
+    // netflow.*: the record's elements (dates as text), then the document's own members
+    const samplingRateJson = this.samplingRate && rate !== undefined ? numberJson(rate) : undefined;
     // pipeline step 7
+    let tcpFlagsJson: string | undefined;
     const tcpBits = uint(f.tcp_control_bits);
     if (tcpBits !== undefined && (tcpBits & 0xff) !== 0) {
-      const flags: string[] = [];
-      for (let bit = 7; bit >= 0; bit--) if (tcpBits & (1 << bit)) flags.push(TCP_FLAG_NAMES[7 - bit]);
-      netflow.tcp_flags = flags;
+      let flags = '';
+      for (let bit = 7; bit >= 0; bit--) {
+        if (tcpBits & (1 << bit)) flags += `${flags === '' ? '"' : ',"'}${TCP_FLAG_NAMES[7 - bit]}"`;
+      }
+      tcpFlagsJson = `[${flags}]`;
     }
-
-    const doc = this.common(record, netflow, event);
-    if (learned !== undefined) addObserverInterfaces(doc.observer as Record<string, unknown>, f, learned);
-    doc.flow = flow;
-    doc.network = network;
-    if (Object.keys(src).length > 0) doc.source = src;
-    if (Object.keys(dst).length > 0) doc.destination = dst;
-    if (client !== undefined) {
-      doc.client = client;
-      doc.server = server;
+    // related.ip: the endpoints (Filebeat), the observer (pipeline step 5) and every address element (step 6)
+    if (!related.includes(record.exporter.ip)) related.push(record.exporter.ip);
+    for (const key of this.addressKeysOf(record)) {
+      const value = f[key];
+      if (typeof value === 'string' && !related.includes(value)) related.push(value);
     }
-    doc.related = { ip: relatedIps(related, f, record.exporter.ip) };
-    return doc;
-  }
+    const netflow = netflowMembers(f, shared, samplingRateJson, tcpFlagsJson);
 
-  /**
-   * event.start/end/duration: Filebeat's sysUpTime logic (4.1), then R2 when enabled, with the
-   * session's system init time (R6) when `learned`.
-   */
-  private times(
-    record: FlowRecord,
-    event: Record<string, unknown>,
-    learned: SessionOptionsView | undefined,
-  ): void {
-    const fb = filebeatTimes(record);
-    setEventTimes(event, this.absoluteTimes ? absoluteTimes(record, fb, this.stats, learned) : fb);
+    const interfaces = learned === undefined ? '' : observerInterfacesJson(f, learned);
+    let out = `${shared.head}${session ? '["network","session"]' : '["network"]'}${this.eventRest}${timesJson(times)}},"input":{"type":"netflow"},"netflow":{${netflow}${shared.observerIp}${interfaces}${this.tagsFlow}${flowText},"network":{${network}}`;
+    // a swap only happens when both are known; client and server are copies of them
+    const srcText = srcKnown ? JSON.stringify(src) : undefined;
+    const dstText = dstKnown ? JSON.stringify(dst) : undefined;
+    if (srcText !== undefined) out += `,"source":${srcText}`;
+    if (dstText !== undefined) out += `,"destination":${dstText}`;
+    if (session) out += `,"client":${srcText},"server":${dstText}`;
+    return `${out},"related":{"ip":${JSON.stringify(sortStrings(related))}}${this.fieldsText}}`;
   }
 }
 
 /**
- * related.ip: the endpoints (Filebeat), plus the observer (pipeline step 5) and every top-level
- * `netflow.*_ipv4_address` / `*_ipv6_address` value (step 6), unique, sorted as strings.
+ * `netflow`'s members: the record's elements, then {@link NETFLOW_TAIL}'s that are set. A record
+ * element of a tail member's name (a custom definition can name one so) keeps its place and takes
+ * the tail's value, as in an object.
  */
-function relatedIps(endpoints: string[], fields: FieldMap, observer: string): string[] {
-  const set = new Set(endpoints);
-  set.add(observer);
-  for (const key in fields) {
-    if (key.endsWith('_ipv4_address') || key.endsWith('_ipv6_address')) {
-      const v = fields[key];
-      if (typeof v === 'string') set.add(v);
-    }
+function netflowMembers(
+  f: FieldMap,
+  shared: ExporterText,
+  samplingRate: string | undefined,
+  tcpFlags: string | undefined,
+): string {
+  if (
+    f.exporter === undefined &&
+    f.type === undefined &&
+    f.sampling_rate === undefined &&
+    f.tcp_flags === undefined
+  ) {
+    // the common case by far: one native call for the record's elements
+    const own = JSON.stringify(f);
+    let out = own.length === 2 ? shared.exporterType : `${own.slice(1, -1)},${shared.exporterType}`;
+    if (samplingRate !== undefined) out += `,"sampling_rate":${samplingRate}`;
+    if (tcpFlags !== undefined) out += `,"tcp_flags":${tcpFlags}`;
+    return out;
   }
-  return [...set].sort();
+  const tail = [shared.exporter, '"netflow_flow"', samplingRate, tcpFlags];
+  let out = '';
+  let placed = 0; // tail members written in an element's place, one bit each
+  for (const key in f) {
+    const i = (NETFLOW_TAIL as readonly string[]).indexOf(key);
+    let json: string;
+    if (i >= 0 && tail[i] !== undefined) {
+      json = tail[i]!;
+      placed |= 1 << i;
+    } else {
+      json = valueJson(f[key]);
+    }
+    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${json}`;
+  }
+  for (let i = 0; i < NETFLOW_TAIL.length; i++) {
+    if (tail[i] !== undefined && (placed & (1 << i)) === 0)
+      out += `${out === '' ? '"' : ',"'}${NETFLOW_TAIL[i]}":${tail[i]}`;
+  }
+  return out;
+}
+
+/**
+ * Sorts in place by UTF-16 code units, as `Array#sort()` without a comparator does strings; an
+ * insertion sort, several times faster than the built-in sort on the few addresses of a flow.
+ */
+function sortStrings(list: string[]): string[] {
+  for (let i = 1; i < list.length; i++) {
+    const value = list[i];
+    let j = i - 1;
+    for (; j >= 0 && list[j] > value; j--) list[j + 1] = list[j];
+    list[j + 1] = value;
+  }
+  return list;
+}
+
+function hasMembers(e: Endpoint): boolean {
+  for (const _ in e) return true;
+  return false;
+}
+
+/** A counter as an endpoint's value: a number, or its exact text beyond 2^53. */
+function counterJsonValue(c: Counter): number | RawJson {
+  return typeof c === 'number' ? c : (JSON.rawJSON(c.toString()) as RawJson);
+}
+
+/** `event.start`, `event.end` (dates at millisecond precision, truncated), `event.duration` (ns). */
+function timesJson(times: FlowTimes): string {
+  let out = '';
+  if (times.start !== undefined) out += `,"start":"${isoMillis(Math.floor(times.start / 1000))}"`;
+  if (times.end !== undefined) out += `,"end":"${isoMillis(Math.floor(times.end / 1000))}"`;
+  if (times.duration !== undefined) out += `,"duration":${numberJson(times.duration)}`;
+  return out;
 }

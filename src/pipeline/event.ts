@@ -54,7 +54,12 @@ export function eventJson(event: Event): string {
  */
 export function eventDocument(event: Event): EcsDocument {
   if (event.doc !== undefined) return event.doc;
-  return JSON.parse(event.json ?? 'null', exactIntegers) as EcsDocument;
+  return parseDocument(event.json ?? 'null');
+}
+
+/** A document's JSON text as data, integers beyond 2^53 kept exact (`JSON.rawJSON`). */
+export function parseDocument(json: string): EcsDocument {
+  return JSON.parse(json, exactIntegers) as EcsDocument;
 }
 
 function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {

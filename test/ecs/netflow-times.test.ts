@@ -25,7 +25,8 @@ type Json = Record<string, any>;
 const EXPORT_MS = Date.parse('2020-06-01T12:00:10.000Z');
 const EXPORT = new Date(EXPORT_MS);
 const iso = (ms: number) => new Date(ms).toISOString();
-const at = (ms: number) => new Date(ms);
+/** A decoded date: its ISO text, as the decoder writes it. */
+const at = (ms: number) => new Date(ms).toISOString();
 
 function exporter(overrides: Partial<ExporterMeta> = {}): ExporterMeta {
   return {

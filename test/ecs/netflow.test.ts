@@ -48,15 +48,10 @@ function doc(record: FlowRecord | OptionsRecord, options: Partial<NetflowNormali
     now: () => CREATED,
     ...options,
   });
-  return JSON.parse(
-    JSON.stringify(normalizer.normalize(record)),
-    (_k: string, v: unknown, ctx?: { source?: string }) =>
-      typeof v === 'number' &&
-      !Number.isSafeInteger(v) &&
-      ctx?.source !== undefined &&
-      /^\d+$/.test(ctx.source)
-        ? BigInt(ctx.source)
-        : v,
+  return JSON.parse(normalizer.normalizeJson(record), (_k: string, v: unknown, ctx?: { source?: string }) =>
+    typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined && /^\d+$/.test(ctx.source)
+      ? BigInt(ctx.source)
+      : v,
   );
 }
 
@@ -182,10 +177,10 @@ describe('times (4.1)', () => {
         {
           flow_start_sys_up_time: 0,
           flow_end_sys_up_time: 0,
-          flow_start_seconds: new Date('2020-06-01T12:00:00Z'),
-          flow_end_milliseconds: new Date('2020-06-01T12:00:05Z'),
+          flow_start_seconds: '2020-06-01T12:00:00.000Z',
+          flow_end_milliseconds: '2020-06-01T12:00:05.000Z',
           // decoded as a date, so never the uptime alternative
-          system_init_time_milliseconds: new Date('2020-06-01T00:00:00Z'),
+          system_init_time_milliseconds: '2020-06-01T00:00:00.000Z',
         },
         { version: 10, uptimeMillis: 0 },
       ),
@@ -503,6 +498,18 @@ describe('related.ip (4.1, pipeline steps 5 and 6)', () => {
   it('the observer alone when the record has no address', () => {
     assert.deepEqual(doc(flow({})).related.ip, ['192.0.2.1']);
   });
+
+  it('with the template’s keys (as decoded records carry them): the address keys among them', () => {
+    const fields = {
+      source_ipv4_address: '10.0.0.1',
+      ip_next_hop_ipv4_address: '192.0.2.254',
+      bgp_next_hop_ipv6_address: '2001:db8::1',
+    };
+    const record = flow(fields);
+    // the template lists an address element this record's value of which did not decode
+    record.keys = ['source_ipv4_address', 'post_nat_source_ipv4_address', ...Object.keys(fields)];
+    assert.deepEqual(doc(record).related.ip, ['10.0.0.1', '192.0.2.1', '192.0.2.254', '2001:db8::1']);
+  });
 });
 
 describe('netflow.tcp_flags (pipeline step 7)', () => {
@@ -612,5 +619,119 @@ describe('fields and fields_under_root (Filebeat common options)', () => {
     const plain = new NetflowNormalizer({ internalNetworks: parseNetworks(['private']) });
     assert.equal((plain.normalize(flow(TCP_FLOW)) as Json).data_stream.namespace, 'default');
     assert.notEqual(first.data_stream, second.data_stream);
+  });
+});
+
+describe('the document as text', () => {
+  const normalizer = (options: Partial<NetflowNormalizerOptions> = {}) =>
+    new NetflowNormalizer({ internalNetworks: parseNetworks(['private']), now: () => CREATED, ...options });
+
+  it('is what JSON.stringify writes of the document: members in Filebeat’s order, then the pipeline’s', () => {
+    const record = flow({
+      ...TCP_FLOW,
+      octet_delta_count: big(2n ** 60n),
+      packet_delta_count: 3,
+      flow_start_milliseconds: '2020-06-01T12:00:01.250Z',
+      application_name: 'a "quoted" \\ name\n',
+      biflow_direction: 1,
+      tcp_control_bits: 0x12,
+    });
+    const text = normalizer({ tags: ['netflow'], fields: { site: 'a' } }).normalizeJson(record);
+    const exact = JSON.parse(text, (_k, v, ctx?: { source?: string }) =>
+      typeof v === 'number' && !Number.isSafeInteger(v) ? JSON.rawJSON(ctx!.source!) : v,
+    );
+    // no whitespace, canonical numbers and escapes: serialising the parsed document gives the text back
+    assert.equal(JSON.stringify(exact), text);
+    assert.deepEqual(Object.keys(exact), [
+      '@timestamp',
+      'data_stream',
+      'ecs',
+      'event',
+      'input',
+      'netflow',
+      'observer',
+      'tags',
+      'host',
+      'flow',
+      'network',
+      'source',
+      'destination',
+      'client',
+      'server',
+      'related',
+      'fields',
+    ]);
+    assert.deepEqual(Object.keys(exact.event), ['action', 'category', 'created', 'dataset', 'kind', 'type']);
+    assert.deepEqual(Object.keys(exact.netflow), [
+      ...Object.keys(record.fields),
+      'exporter',
+      'type',
+      'tcp_flags',
+    ]);
+    assert.deepEqual(Object.keys(exact.network), [
+      'transport',
+      'iana_number',
+      'bytes',
+      'packets',
+      'direction',
+      'community_id',
+      'type',
+    ]);
+    assert.deepEqual(Object.keys(exact.source), ['ip', 'locality', 'port', 'bytes', 'packets']);
+    assert.equal(exact.netflow.application_name, 'a "quoted" \\ name\n');
+    assert.equal(exact.network.bytes.rawJSON, String(2n ** 60n));
+  });
+
+  it('a record element named like one of netflow’s own members keeps its place and takes the document’s value', () => {
+    // a custom definition can name an element `type`, `exporter`, `sampling_rate` or `tcp_flags`
+    const record = flow({
+      type: 'mine',
+      a: 1,
+      tcp_flags: 7,
+      tcp_control_bits: 2,
+      exporter: 'x',
+      sampling_rate: 9,
+    });
+    const text = normalizer().normalizeJson(record);
+    // each member once: JSON.parse would keep a repeated key at its first place, with its last value
+    assert.equal(JSON.stringify(JSON.parse(text)), text);
+    const d = doc(record);
+    assert.deepEqual(Object.keys(d.netflow), [
+      'type',
+      'a',
+      'tcp_flags',
+      'tcp_control_bits',
+      'exporter',
+      'sampling_rate',
+    ]);
+    assert.equal(d.netflow.type, 'netflow_flow');
+    assert.deepEqual(d.netflow.tcp_flags, ['SYN']);
+    assert.equal(d.netflow.exporter.address, '192.0.2.1:4444');
+    // sampling_rate is the document's only where the option sets it
+    assert.equal(d.netflow.sampling_rate, 9);
+    const sampled = doc(flow({ sampling_rate: 9, sampling_interval: 100 }), { samplingRate: true });
+    assert.deepEqual(Object.keys(sampled.netflow), [
+      'sampling_rate',
+      'sampling_interval',
+      'exporter',
+      'type',
+    ]);
+    assert.equal(sampled.netflow.sampling_rate, 100);
+  });
+
+  it('the records of one packet share the export time’s text and the exporter; a new packet gets its own', () => {
+    const n = normalizer();
+    const meta = exporter();
+    const one = JSON.parse(n.normalizeJson({ type: 'netflow_flow', exporter: meta, fields: TCP_FLOW }));
+    const next = exporter({
+      timestamp: new Date(EXPORT.getTime() + 1500),
+      uptimeMillis: 11_500,
+      sequence: 6,
+    });
+    const two = JSON.parse(n.normalizeJson({ type: 'netflow_flow', exporter: next, fields: TCP_FLOW }));
+    assert.equal(one['@timestamp'], '2020-06-01T12:00:10.000Z');
+    assert.equal(two['@timestamp'], '2020-06-01T12:00:11.500Z');
+    assert.equal(two.netflow.exporter.timestamp, '2020-06-01T12:00:11.500Z');
+    assert.equal(two.netflow.exporter.uptime_millis, 11_500);
   });
 });

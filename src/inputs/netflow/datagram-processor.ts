@@ -7,7 +7,6 @@
  */
 import type { NetflowNormalizer } from '../../ecs/netflow.ts';
 import { datagramDigest, flowDocumentId } from '../../ecs/netflow-id.ts';
-import type { EcsDocument } from '../../pipeline/event.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { type DecodeResult, type NetflowDecoder, replayedRecords } from './decoder/decoder.ts';
 import type { ExporterAddress } from './decoder/legacy.ts';
@@ -43,8 +42,8 @@ export interface DecodeFailure {
   readonly sourceId?: number;
 }
 
-/** Receives a document and, on demand, its deterministic id. */
-export type DocumentSink = (doc: EcsDocument, id: () => string) => void;
+/** Receives a document's JSON text and, on demand, its deterministic id. */
+export type DocumentSink = (json: string, id: () => string) => void;
 
 export interface DatagramProcessorOptions {
   /** The input id: part of every document id. */
@@ -153,12 +152,12 @@ export class DatagramProcessor {
       // This runs from setImmediate or a worker's message handler: an exception here would end
       // the process (or the worker).
       try {
-        const doc = this.normalizer.normalize(record);
+        const json = this.normalizer.normalizeJson(record);
         const id =
           origin === undefined
             ? () => flowDocumentId(this.inputId, from.address, digestOnce(), index)
             : () => flowDocumentId(this.inputId, record.exporter.address, origin.digest, index);
-        sink(doc, id);
+        sink(json, id);
       } catch (err) {
         exporter.decodeErrors++;
         this.fail(err, from, version, sourceId, record.templateId);

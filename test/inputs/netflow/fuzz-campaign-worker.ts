@@ -4,7 +4,7 @@
  * its own thread).
  *
  * One long-lived decoder (and normalizer) takes `packets` datagrams from several simulated
- * exporters, each decoded, then every record normalized and JSON.stringify'd, as the input does
+ * exporters, each decoded, then every record normalized to its document's JSON text, as the input does
  * per datagram. The datagrams, all from one seeded generator (no Math.random):
  *
  *   unmodified   the next packet of the exporter's capture, in capture order, so that templates
@@ -24,8 +24,9 @@
  * `workerData.current`: when the worker hangs, the test reads the packet from there. Every
  * `progressEvery` packets the worker posts the decoder's gauges; on the way it takes the heap
  * after a full GC at 20, 40, 60, 80 and 100% of the campaign. Anything a decode throws but a
- * DecodeError, an exception from the normalizer or JSON.stringify, or a consumed count out of
- * the datagram is a failure: the first ten are posted (packet index and hex, exporter, error)
+ * DecodeError, an exception from the normalizer, a document text that is not what JSON.stringify
+ * writes of its own parse (invalid JSON, a repeated member), or a consumed count out of the
+ * datagram is a failure: the first ten are posted (packet index and hex, exporter, error)
  * and the campaign goes on, as the input would.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -43,6 +44,7 @@ import type { DecoderStats, SessionLimits } from '../../../src/inputs/netflow/de
 import type { DecodedRecord } from '../../../src/inputs/netflow/decoder/types.ts';
 import { buildDictionary } from '../../../src/inputs/netflow/fields/dictionary.ts';
 import type { Compatibility } from '../../../src/inputs/netflow/fields/types.ts';
+import { parseDocument } from '../../../src/pipeline/event.ts';
 import { DecodeError } from '../../../src/util/errors.ts';
 
 export interface CampaignConfig {
@@ -611,7 +613,11 @@ function processPacket(index: number, packet: Buffer, from: ExporterAddress, kin
     try {
       const version = String(record.exporter.version);
       recordsByVersion[version] = (recordsByVersion[version] ?? 0) + 1;
-      jsonBytes += JSON.stringify(normalizer.normalize(record)).length;
+      const text = normalizer.normalizeJson(record);
+      // valid JSON, each member once, as JSON.stringify writes it: read back, it serialises the same
+      if (JSON.stringify(parseDocument(text)) !== text)
+        fail(index, from, packet, `not canonical JSON: ${text}`);
+      jsonBytes += text.length;
       documents++;
     } catch (err) {
       let fields: string;
@@ -620,7 +626,7 @@ function processPacket(index: number, packet: Buffer, from: ExporterAddress, kin
       } catch {
         fields = '(record not serializable)';
       }
-      fail(index, from, packet, `normalize/stringify threw: ${describeError(err)}\nrecord: ${fields}`);
+      fail(index, from, packet, `normalizing threw: ${describeError(err)}\nrecord: ${fields}`);
     }
   }
 }

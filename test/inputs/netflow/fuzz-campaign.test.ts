@@ -1,7 +1,7 @@
 /**
  * The NetFlow/IPFIX fuzz campaign: mutated real captures plus random bytes, fixed seed, 100,000
  * packets per compatibility mode through one long-lived decoder and normalizer each, proves no
- * crash (a decode throws only DecodeError, the normalizer and JSON.stringify never throw), no
+ * crash (a decode throws only DecodeError, the normalizer never throws and writes valid JSON), no
  * hang (a packet-level watchdog), and bounded memory (the decoder's gauges stay within small
  * caps after every packet, and the heap after a full GC grows by at most HEAP_GROWTH_BOUND from
  * 20% to 100% of the campaign; about 5 s per mode on two cores, the two modes at once).

@@ -76,9 +76,9 @@ describe('NetflowInput: decode errors', () => {
     let normalized = 0;
     const normalizer = {
       dataStream: real.dataStream,
-      normalize: (record: Parameters<NetflowNormalizer['normalize']>[0]) => {
+      normalizeJson: (record: Parameters<NetflowNormalizer['normalizeJson']>[0]) => {
         if (normalized++ === 0) throw new Error('normalizer bug');
-        return real.normalize(record);
+        return real.normalizeJson(record);
       },
     } as unknown as NetflowNormalizer;
     const events: Event[] = [];

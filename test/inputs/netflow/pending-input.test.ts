@@ -20,7 +20,7 @@ import {
   type OfflineDecodeSummary,
 } from '../../../src/inputs/netflow/offline.ts';
 import type { MetricsRegistry, ValueSnapshot } from '../../../src/monitoring/metrics.ts';
-import { eventId } from '../../../src/pipeline/event.ts';
+import { eventDocument, eventId } from '../../../src/pipeline/event.ts';
 import { ethernet, ipv4, pcapFile, udp } from './capture/synthetic.ts';
 import { decoder, ip4, set, v9, v9Template } from './decoder/packets.ts';
 import { inputHarness, until } from './input-harness.ts';
@@ -124,7 +124,7 @@ describe('NetflowInput, R1: data datagrams before the template datagram', () => 
     input.process(v9({ sequence: 2 }, set(0, v9Template(256, [[8, 4]])), set(5, [0, 0, 0, 0])), FROM);
     assert.equal(input.stats.decode_errors_total, 1);
     assert.equal(events.length, 1);
-    assert.equal((events[0].doc?.source as Record<string, unknown> | undefined)?.ip, '10.0.0.1');
+    assert.equal((eventDocument(events[0]).source as Record<string, unknown>).ip, '10.0.0.1');
     assert.equal(metric(metrics, 'flowship_netflow_pending_replayed_sets_total'), 1);
   });
 

@@ -19,6 +19,7 @@ import {
   templateCachePath,
 } from '../../../src/inputs/netflow/template-cache.ts';
 import type { MetricsRegistry, ValueSnapshot } from '../../../src/monitoring/metrics.ts';
+import { eventDocument } from '../../../src/pipeline/event.ts';
 import { ip4, ipfix, ipfixTemplate, set, u32, v9, v9Template } from './decoder/packets.ts';
 import { inputHarness, until } from './input-harness.ts';
 
@@ -96,11 +97,11 @@ describe('NetflowInput, R4: templates survive restarts', () => {
     // the exporter's sequence went on while flowship was down: not a reset
     b.input.process(v9({ sequence: 50_000 }, set(256, ip4('10.0.0.1'))), FROM);
     assert.equal(b.events.length, 1);
-    assert.equal((b.events[0].doc?.source as Record<string, unknown> | undefined)?.ip, '10.0.0.1');
+    assert.equal((eventDocument(b.events[0]).source as Record<string, unknown>).ip, '10.0.0.1');
     // re-announced with another layout: the wire wins
     b.input.process(v9({ sequence: 50_001 }, set(0, v9Template(256, [[12, 4]]))), FROM);
     b.input.process(v9({ sequence: 50_002 }, set(256, ip4('10.0.0.2'))), FROM);
-    assert.equal((b.events[1].doc?.destination as Record<string, unknown> | undefined)?.ip, '10.0.0.2');
+    assert.equal((eventDocument(b.events[1]).destination as Record<string, unknown>).ip, '10.0.0.2');
     await b.input.stop();
     const { templates } = await loadTemplateCache(path, {
       shareTemplates: false,
@@ -143,7 +144,7 @@ describe('NetflowInput, R4: templates survive restarts', () => {
     assert.ok(lines.some((l) => l.includes('templates loaded') && l.includes('expired')));
     input.process(v9({ sequence: 1 }, set(256, ip4('10.0.0.1')), set(257, ip4('10.0.0.2'))), FROM);
     assert.equal(events.length, 1);
-    assert.equal((events[0].doc?.source as Record<string, unknown> | undefined)?.ip, '10.0.0.2');
+    assert.equal((eventDocument(events[0]).source as Record<string, unknown>).ip, '10.0.0.2');
     assert.equal(metric(metrics, 'flowship_netflow_data_sets_without_template_total'), 1);
   });
 

@@ -97,7 +97,7 @@ function readTemplateSet(
     }
     const read = readSpecs(buf, off, end, count);
     if (read === undefined) break; // runs past the set end: dropped silently, as Filebeat does
-    const template = compileTemplate(ctx.dictionary, id, read[0], 0, false);
+    const template = compileTemplate(ctx.dictionary, id, read[0], 0, false, false, session.known(id));
     changes.push({ kind: 'learn', template });
     off = read[1];
   }
@@ -140,7 +140,7 @@ function readOptionsTemplateSet(
         templateId: id,
       });
     }
-    const template = compileTemplate(ctx.dictionary, id, read[0], scope, true);
+    const template = compileTemplate(ctx.dictionary, id, read[0], scope, true, false, session.known(id));
     changes.push({ kind: 'learn', template });
     off = read[1];
   }

@@ -201,7 +201,7 @@ function readUint(buf: Buffer, off: number, len: number): number | undefined {
   return hi < 0x20_0000 ? hi * TWO_32 + buf.readUInt32BE(off + len - 4) : undefined;
 }
 
-const readString = readerFor('string')!;
+const readString = readerFor('string', VARIABLE_LENGTH)!;
 
 /** A name or description: UTF-8 as documents render it, cut at MAX_TEXT_LENGTH; empty = none. */
 function readText(buf: Buffer, off: number, len: number): string | undefined {

@@ -211,6 +211,11 @@ export class Session {
     return this.templates.size;
   }
 
+  /** The template under `id`, without counting it as used. */
+  peekTemplate(id: number): Template | undefined {
+    return this.templates.get(id)?.template;
+  }
+
   /** The template for a data set, marked used at `nowMs`. */
   getTemplate(id: number, nowMs: number): Template | undefined {
     const entry = this.templates.get(id);

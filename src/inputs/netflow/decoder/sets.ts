@@ -127,6 +127,11 @@ export class PacketSession implements OptionsSink {
     }
   }
 
+  /** The template the session holds under `id`, if any, without counting it as used. */
+  known(id: number): Template | undefined {
+    return this.session?.peekTemplate(id);
+  }
+
   /** The decoder's clock, read at most once per packet. */
   private time(): number {
     if (this.nowMs < 0) this.nowMs = this.ctx.now();

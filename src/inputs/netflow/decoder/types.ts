@@ -11,9 +11,11 @@ export interface RawJson {
 /**
  * A decoded value as it appears in the document: integers as numbers (or RawJson past 2^53),
  * floats as numbers, addresses and strings as text, MACs as `AA-BB-CC-DD-EE-FF`, octet arrays as
- * arrays of byte values, booleans, and dates as `Date` (JSON.stringify renders ISO with millis).
+ * arrays of byte values, booleans, and dates as ISO 8601 text in UTC with milliseconds
+ * (`2017-11-21T14:32:15.000Z`, finer fractions truncated): what `JSON.stringify` writes for a
+ * `Date`, without its slow path for objects with a `toJSON` method.
  */
-export type FieldValue = number | RawJson | string | boolean | number[] | Date;
+export type FieldValue = number | RawJson | string | boolean | number[];
 
 export type FieldMap = Record<string, FieldValue>;
 
@@ -79,6 +81,11 @@ export interface FlowRecord {
   exporter: ExporterMeta;
   fields: FieldMap;
   templateId?: number;
+  /**
+   * The keys `fields` may hold: its template's elements that emit a value, in order, each once.
+   * One array shared by the template's records, so a reader can cache what it derives from it.
+   */
+  keys?: readonly string[];
   /**
    * `samplerId` (48) as sent, for the sampler table (R3 with R6; extended mode only). Cisco sends
    * it in 2 or 4 bytes, which `fields` drops (the element is an unsigned8, NETFLOW.md 3.4).

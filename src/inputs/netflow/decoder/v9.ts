@@ -62,7 +62,15 @@ function readTemplateSet(
     }
     // a template running past the set end is dropped silently, as Filebeat does
     if (end - off < 4 * count) break;
-    const template = compileTemplate(ctx.dictionary, id, readSpecs(buf, off, count), 0, false);
+    const template = compileTemplate(
+      ctx.dictionary,
+      id,
+      readSpecs(buf, off, count),
+      0,
+      false,
+      false,
+      session.known(id),
+    );
     learned.push({ kind: 'learn', template });
     off += 4 * count;
   }
@@ -99,7 +107,15 @@ function readOptionsTemplateSet(
     const count = (scopeLength + optionLength) / 4;
     const specs = readSpecs(buf, off, count);
     // v9 scope fields are scope types (1 System, 2 Interface, ...): the options state reads them so
-    const template = compileTemplate(ctx.dictionary, id, specs, scopeLength / 4, true, true);
+    const template = compileTemplate(
+      ctx.dictionary,
+      id,
+      specs,
+      scopeLength / 4,
+      true,
+      true,
+      session.known(id),
+    );
     learned.push({ kind: 'learn', template });
     off += scopeLength + optionLength;
   }

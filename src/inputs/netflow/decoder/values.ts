@@ -8,6 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { formatIPv6 } from '../../../ecs/ip.ts';
+import { isoMillis } from '../../../util/iso-time.ts';
 import type { IeType } from '../fields/types.ts';
 import type { FieldValue } from './types.ts';
 
@@ -110,11 +111,12 @@ function readSigned(buf: Buffer, off: number, len: number): number | { rawJSON: 
   }
 }
 
-function dateFromMs(ms: number): Date | undefined {
-  return ms >= MIN_DATE_MS && ms <= MAX_DATE_MS ? new Date(ms) : undefined;
+/** A date as the document shows it (ISO 8601, UTC, milliseconds), or undefined beyond four-digit years. */
+function dateFromMs(ms: number): string | undefined {
+  return ms >= MIN_DATE_MS && ms <= MAX_DATE_MS ? isoMillis(ms) : undefined;
 }
 
-function readNtp(buf: Buffer, off: number): Date | undefined {
+function readNtp(buf: Buffer, off: number): string | undefined {
   const secs = buf.readUInt32BE(off);
   const frac = buf.readUInt32BE(off + 4);
   // fraction in 2^-32 s, truncated to the millisecond documents show
@@ -191,6 +193,12 @@ function replaceInvalidUtf8(bytes: Uint8Array): Uint8Array {
   return Uint8Array.from(out);
 }
 
+function readOctets(buf: Buffer, off: number, len: number): number[] {
+  const out = new Array<number>(len);
+  for (let i = 0; i < len; i++) out[i] = buf[off + i];
+  return out;
+}
+
 const READERS: Record<IeType, Reader | undefined> = {
   unsigned8: (b, o, l) => (l === 1 ? b[o] : undefined),
   unsigned16: (b, o, l) => (l <= 2 ? readUnsigned(b, o, l) : undefined),
@@ -205,7 +213,7 @@ const READERS: Record<IeType, Reader | undefined> = {
     l === 8 ? finite(b.readDoubleBE(o)) : l === 4 ? finite(b.readFloatBE(o)) : undefined,
   boolean: (b, o, l) => (l !== 1 ? undefined : b[o] === 1 ? true : b[o] === 2 ? false : undefined),
   macAddress: (b, o, l) => (l === 6 ? formatMac(b, o) : undefined),
-  octetArray: (b, o, l) => Array.from(b.subarray(o, o + l)),
+  octetArray: readOctets,
   string: readString,
   dateTimeSeconds: (b, o, l) => (l === 4 ? dateFromMs(b.readUInt32BE(o) * 1000) : undefined),
   dateTimeMilliseconds: (b, o, l) => {
@@ -231,7 +239,39 @@ function finite(n: number): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** The reader for a type, or undefined when the type's values are consumed but never emitted. */
-export function readerFor(type: IeType): Reader | undefined {
+function readU32(b: Buffer, o: number): number {
+  return b[o] * 0x100_0000 + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
+}
+
+/**
+ * Unsigned integers in their full length, the bulk of every record: read without the length
+ * dispatch of {@link READERS}.
+ */
+const FULL_LENGTH_UNSIGNED: Readonly<Record<number, Reader>> = {
+  1: (b, o) => b[o],
+  2: (b, o) => (b[o] << 8) | b[o + 1],
+  4: readU32,
+  8: (b, o) => {
+    const hi = readU32(b, o);
+    const lo = readU32(b, o + 4);
+    // below 2^53 the double is exact
+    if (hi < 0x20_0000) return hi * TWO_32 + lo;
+    return JSON.rawJSON(((BigInt(hi) << 32n) | BigInt(lo)).toString()) as { rawJSON: string };
+  },
+};
+
+const UNSIGNED_LENGTH: Partial<Record<IeType, number>> = {
+  unsigned8: 1,
+  unsigned16: 2,
+  unsigned32: 4,
+  unsigned64: 8,
+};
+
+/**
+ * The reader for a type's values of `length` bytes (the template's field length; VARIABLE_LENGTH
+ * when each record says), or undefined when the type's values are consumed but never emitted.
+ */
+export function readerFor(type: IeType, length: number): Reader | undefined {
+  if (UNSIGNED_LENGTH[type] === length) return FULL_LENGTH_UNSIGNED[length];
   return READERS[type];
 }

@@ -25,12 +25,12 @@ export class InlineDecoding implements DecodingStage {
   private head = 0;
   private tail = 0;
   private scheduled = false;
-  private readonly publishDoc: (doc: object, id: () => string) => void;
+  private readonly publishJson: (json: string, id: () => string) => void;
 
   constructor(processor: DatagramProcessor, queueSize: number, callbacks: StageCallbacks) {
     this.processor = processor;
     this.queue = new Array(queueSize + 1);
-    this.publishDoc = (doc, id) => callbacks.publish({ doc: doc as Record<string, unknown>, id });
+    this.publishJson = (json, id) => callbacks.publish({ json, id });
   }
 
   start(): Promise<void> {
@@ -62,7 +62,7 @@ export class InlineDecoding implements DecodingStage {
       const [payload, from, received] = this.queue[this.head]!;
       this.queue[this.head] = undefined;
       this.head = (this.head + 1) % this.queue.length;
-      this.processor.process(payload, from, this.publishDoc, received);
+      this.processor.process(payload, from, this.publishJson, received);
     }
     if (this.head !== this.tail && !this.scheduled) {
       this.scheduled = true;
@@ -72,7 +72,7 @@ export class InlineDecoding implements DecodingStage {
 
   /** Decodes one datagram now, bypassing the queue (tests, and datagrams read offline). */
   process(payload: Buffer, from: ExporterAddress): void {
-    this.processor.process(payload, from, this.publishDoc);
+    this.processor.process(payload, from, this.publishJson);
   }
 
   snapshot(): DecodingSnapshot {

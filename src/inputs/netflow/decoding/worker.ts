@@ -63,11 +63,10 @@ function decodeBatch(message: Extract<ToWorker, { type: 'datagrams' }>): void {
   const ids: string[] | undefined = setup.documentIds ? [] : undefined;
   const sink =
     ids === undefined
-      ? (doc: object) => {
-          json.push(JSON.stringify(doc));
+      ? (text: string) => {
+          json.push(text);
         }
-      : (doc: object, id: () => string) => {
-          const text = JSON.stringify(doc);
+      : (text: string, id: () => string) => {
           ids.push(id());
           json.push(text);
         };

@@ -230,6 +230,32 @@ describe('NetFlow v9 template sets', () => {
     assert.equal(d.templateCount, 1);
   });
 
+  it('a re-announcement is compiled again only when it differs: a field length, an id', () => {
+    // exporters repeat their templates unchanged; the compiled one is kept for those
+    const d = decoder();
+    const ports = (dstLength: number, dstId = DST_PORT) =>
+      v9Template(256, [
+        [SRC_PORT, 2],
+        [dstId, dstLength],
+      ]);
+    const decode = (template: number[], ...data: number[][]) =>
+      flows(d.decode(v9({}, set(0, template), set(256, ...data)), FROM).records);
+    assert.deepEqual(decode(ports(2), u16(1), u16(2)), [
+      { source_transport_port: 1, destination_transport_port: 2 },
+    ]);
+    assert.deepEqual(decode(ports(2), u16(1), u16(3)), [
+      { source_transport_port: 1, destination_transport_port: 3 },
+    ]);
+    assert.deepEqual(decode(ports(1), u16(1), [4]), [
+      { source_transport_port: 1, destination_transport_port: 4 },
+    ]);
+    assert.deepEqual(decode(ports(1, 4), u16(1), [6]), [
+      { source_transport_port: 1, protocol_identifier: 6 },
+    ]);
+    assert.equal(d.stats.templatesLearned, 1);
+    assert.equal(d.stats.templatesReplaced, 3);
+  });
+
   it('ids >= 32768 are plain ids in v9 (no enterprise bit): 4-byte specifiers, skipped as unknown', () => {
     const t = v9Template(256, [
       [0x8001, 4],

@@ -116,6 +116,37 @@ describe('booleans', () => {
   });
 });
 
+describe('a record’s fields', () => {
+  /** A record of two `dataRecordsReliability` (276, boolean) fields around a port; its fields. */
+  const twice = (first: number, second: number) => {
+    const { records } = decoder().decode(
+      ipfix(
+        {},
+        set(
+          2,
+          ipfixTemplate(300, [
+            [276, 1],
+            [7, 2],
+            [276, 1],
+          ]),
+        ),
+        set(300, [first], u16(4242), [second]),
+      ),
+      FROM,
+    );
+    return flows(records)[0];
+  };
+
+  it('a value that does not decode leaves its element absent (not null), or as an earlier field of it set it', () => {
+    assert.deepEqual(twice(1, 2), { data_records_reliability: false, source_transport_port: 4242 });
+    assert.deepEqual(twice(1, 3), { data_records_reliability: true, source_transport_port: 4242 });
+    assert.deepEqual(twice(3, 2), { source_transport_port: 4242, data_records_reliability: false });
+    assert.deepEqual(twice(3, 3), { source_transport_port: 4242 });
+    assert.equal(JSON.stringify(twice(3, 3)), '{"source_transport_port":4242}');
+    assert.deepEqual(Object.keys(twice(3, 2)), ['source_transport_port', 'data_records_reliability']);
+  });
+});
+
 describe('addresses', () => {
   it('MAC: upper-case, dashes', () => {
     assert.equal(text([56, 6], [0x00, 0x1b, 0x2c, 0xaa, 0xbf, 0xff]), '"00-1B-2C-AA-BF-FF"');
