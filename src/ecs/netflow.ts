@@ -129,8 +129,50 @@ function mulCounter(a: Counter, b: number): Counter {
   return product <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(product) : product;
 }
 
-function firstCounter(fields: FieldMap, a: string, b: string, c: string): Counter | undefined {
-  return asCounter(fields[a]) ?? asCounter(fields[b]) ?? asCounter(fields[c]);
+function scaled(c: Counter | undefined, scale: number): Counter | undefined {
+  return c === undefined || scale === 1 ? c : mulCounter(c, scale);
+}
+
+/** The first of `keys` (in priority order) whose value is a counter. */
+function firstCounter(fields: FieldMap, keys: readonly string[]): Counter | undefined {
+  for (const key of keys) {
+    const c = asCounter(fields[key]);
+    if (c !== undefined) return c;
+  }
+  return undefined;
+}
+
+/** Where Filebeat takes bytes and packets from, in priority order. */
+const COUNTER_KEYS = {
+  bytes: ['octet_delta_count', 'octet_total_count', 'initiator_octets'],
+  packets: ['packet_delta_count', 'packet_total_count', 'initiator_packets'],
+  reverseBytes: ['reverse_octet_delta_count', 'reverse_octet_total_count', 'responder_octets'],
+  reversePackets: ['reverse_packet_delta_count', 'reverse_packet_total_count', 'responder_packets'],
+} as const;
+
+/**
+ * The keys the normalizer looks for that a template's records can have, worked out once per
+ * template (FlowRecord.keys) so that a record is not searched for the many it cannot have.
+ */
+interface KeyPlan {
+  /** `*_ipv4_address` / `*_ipv6_address` elements: their values go to related.ip (pipeline step 6). */
+  readonly addresses: readonly string[];
+  readonly bytes: readonly string[];
+  readonly packets: readonly string[];
+  readonly reverseBytes: readonly string[];
+  readonly reversePackets: readonly string[];
+}
+
+function keyPlan(keys: readonly string[]): KeyPlan {
+  const has = new Set(keys);
+  const present = (list: readonly string[]) => list.filter((k) => has.has(k));
+  return {
+    addresses: keys.filter(isAddressKey),
+    bytes: present(COUNTER_KEYS.bytes),
+    packets: present(COUNTER_KEYS.packets),
+    reverseBytes: present(COUNTER_KEYS.reverseBytes),
+    reversePackets: present(COUNTER_KEYS.reversePackets),
+  };
 }
 
 function uint(value: FieldValue | undefined): number | undefined {
@@ -228,8 +270,8 @@ export class NetflowNormalizer {
   /** Tags and host again, for options records' documents (built as data, then serialised whole). */
   private readonly tags: readonly string[];
   private readonly host: Readonly<Record<string, string>> | undefined;
-  /** The address keys of a template's keys (FlowRecord.keys), for related.ip. */
-  private readonly addressKeys = new WeakMap<readonly string[], readonly string[]>();
+  /** The plan of each template's keys (FlowRecord.keys). */
+  private readonly plans = new WeakMap<readonly string[], KeyPlan>();
   private lastExporter: ExporterText | undefined;
   private createdMs = Number.NaN;
   private createdText = '';
@@ -290,16 +332,16 @@ export class NetflowNormalizer {
     return JSON.stringify(doc);
   }
 
-  /** The keys of the record's fields that name an address element (`*_ipv4_address`, `*_ipv6_address`). */
-  private addressKeysOf(record: FlowRecord): readonly string[] {
+  /** What to look for in the record: its template's plan, or its own keys' (a record built by hand). */
+  private planOf(record: FlowRecord): KeyPlan {
     const keys = record.keys;
-    if (keys === undefined) return Object.keys(record.fields).filter(isAddressKey);
-    let found = this.addressKeys.get(keys);
-    if (found === undefined) {
-      found = keys.filter(isAddressKey);
-      this.addressKeys.set(keys, found);
+    if (keys === undefined) return keyPlan(Object.keys(record.fields));
+    let plan = this.plans.get(keys);
+    if (plan === undefined) {
+      plan = keyPlan(keys);
+      this.plans.set(keys, plan);
     }
-    return found;
+    return plan;
   }
 
   private locality(ip: Uint8Array): string {
@@ -388,6 +430,7 @@ export class NetflowNormalizer {
 
   private flow(record: FlowRecord): string {
     const f = record.fields;
+    const plan = this.planOf(record);
     const shared = this.exporterText(record.exporter);
     // R6: what the session's options data said, when the enrichment is on
     const learned = this.useOptions ? record.exporter.sessionOptions : undefined;
@@ -475,15 +518,10 @@ export class NetflowNormalizer {
     const rate = this.samplingRate || this.scaleCounters ? samplingRate(record, learned) : undefined;
     // scale_counters: what the sampled packets stand for, not what was sampled
     const scale = this.scaleCounters && rate !== undefined && rate > 1 ? rate : 1;
-    const scaled = (c: Counter | undefined) => (c === undefined || scale === 1 ? c : mulCounter(c, scale));
-    const bytes = scaled(firstCounter(f, 'octet_delta_count', 'octet_total_count', 'initiator_octets'));
-    const packets = scaled(firstCounter(f, 'packet_delta_count', 'packet_total_count', 'initiator_packets'));
-    const revBytes = scaled(
-      firstCounter(f, 'reverse_octet_delta_count', 'reverse_octet_total_count', 'responder_octets'),
-    );
-    const revPackets = scaled(
-      firstCounter(f, 'reverse_packet_delta_count', 'reverse_packet_total_count', 'responder_packets'),
-    );
+    const bytes = scaled(firstCounter(f, plan.bytes), scale);
+    const packets = scaled(firstCounter(f, plan.packets), scale);
+    const revBytes = scaled(firstCounter(f, plan.reverseBytes), scale);
+    const revPackets = scaled(firstCounter(f, plan.reversePackets), scale);
     if (revBytes !== undefined) destination.bytes = counterJsonValue(revBytes);
     if (revPackets !== undefined) destination.packets = counterJsonValue(revPackets);
     if (bytes !== undefined) {
@@ -544,7 +582,7 @@ export class NetflowNormalizer {
     }
     // related.ip: the endpoints (Filebeat), the observer (pipeline step 5) and every address element (step 6)
     if (!related.includes(record.exporter.ip)) related.push(record.exporter.ip);
-    for (const key of this.addressKeysOf(record)) {
+    for (const key of plan.addresses) {
       const value = f[key];
       if (typeof value === 'string' && !related.includes(value)) related.push(value);
     }
