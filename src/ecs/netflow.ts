@@ -25,7 +25,7 @@ import type {
   RawJson,
 } from '../inputs/netflow/decoder/types.ts';
 import { type DataStream, type EcsDocument, parseDocument } from '../pipeline/event.ts';
-import { isoMillis } from '../util/iso-time.ts';
+import { isoMillisJson } from '../util/iso-time.ts';
 import { applyCommonFields, type CommonFields, commonFields } from './common-fields.ts';
 import { communityIdFilebeat } from './community-id.ts';
 import { flowId } from './flow-id.ts';
@@ -274,9 +274,8 @@ export class NetflowNormalizer {
   private readonly plans = new WeakMap<readonly string[], KeyPlan>();
   private lastExporter: ExporterText | undefined;
   private createdMs = Number.NaN;
+  /** {@link eventRest}'s text for {@link createdMs}. */
   private createdText = '';
-  /** `,"created":…` to the end of `event`'s constant members. */
-  private eventRest = '';
 
   constructor(options: NetflowNormalizerOptions) {
     const {
@@ -348,14 +347,16 @@ export class NetflowNormalizer {
     return isInternal(this.networks, ip) ? 'internal' : 'external';
   }
 
-  /** `event.created`: the conversion time (read once per packet), its text reused within a millisecond. */
-  private created(): string {
+  /**
+   * `,"created":…` to the end of `event`'s constant members: the conversion time, the text reused
+   * within a millisecond.
+   */
+  private eventRest(): string {
     const ms = this.nowMs();
     if (ms !== this.createdMs) {
       this.createdMs = ms;
-      this.createdText = isoMillis(ms);
-      this.eventRest = flat(
-        `,"created":"${this.createdText}","dataset":"${NETFLOW_DATASET}","kind":"event","type":["connection"]`,
+      this.createdText = flat(
+        `,"created":${isoMillisJson(ms)},"dataset":"${NETFLOW_DATASET}","kind":"event","type":["connection"]`,
       );
     }
     return this.createdText;
@@ -365,7 +366,7 @@ export class NetflowNormalizer {
   private exporterFields(e: ExporterMeta): Record<string, unknown> {
     const out: Record<string, unknown> = {
       address: e.address,
-      timestamp: isoMillis(e.timestamp.getTime()),
+      timestamp: e.timestamp,
       uptime_millis: e.uptimeMillis,
       version: e.version,
     };
@@ -382,15 +383,13 @@ export class NetflowNormalizer {
   private exporterText(meta: ExporterMeta): ExporterText {
     const last = this.lastExporter;
     if (last?.meta === meta) return last;
-    // `event.created` of the packet's records: they are converted together
-    this.created();
     // consecutive packets mostly come from one exporter within one second
     const ms = meta.timestamp.getTime();
     const exporter = JSON.stringify(this.exporterFields(meta));
     this.lastExporter = {
       meta,
       ms,
-      head: last?.ms === ms ? last.head : flat(`{"@timestamp":"${isoMillis(ms)}"${this.flowHead}`),
+      head: last?.ms === ms ? last.head : flat(`{"@timestamp":${isoMillisJson(ms)}${this.flowHead}`),
       exporter,
       exporterType: flat(`"exporter":${exporter},"type":"netflow_flow"`),
       observerIp:
@@ -402,13 +401,13 @@ export class NetflowNormalizer {
   private options(record: OptionsRecord): EcsDocument {
     const e = record.exporter;
     const doc: EcsDocument = {
-      '@timestamp': isoMillis(e.timestamp.getTime()),
+      '@timestamp': e.timestamp,
       data_stream: this.dataStream,
       ecs: { version: ECS_VERSION },
       event: {
         action: 'netflow_options',
         category: ['network'],
-        created: this.created(),
+        created: new Date(this.nowMs()),
         dataset: NETFLOW_DATASET,
         kind: 'event',
       },
@@ -589,7 +588,7 @@ export class NetflowNormalizer {
     const netflow = netflowMembers(f, shared, samplingRateJson, tcpFlagsJson);
 
     const interfaces = learned === undefined ? '' : observerInterfacesJson(f, learned);
-    let out = `${shared.head}${session ? '["network","session"]' : '["network"]'}${this.eventRest}${timesJson(times)}},"input":{"type":"netflow"},"netflow":{${netflow}${shared.observerIp}${interfaces}${this.tagsFlow}${flowText},"network":{${network}}`;
+    let out = `${shared.head}${session ? '["network","session"]' : '["network"]'}${this.eventRest()}${timesJson(times)}},"input":{"type":"netflow"},"netflow":{${netflow}${shared.observerIp}${interfaces}${this.tagsFlow}${flowText},"network":{${network}}`;
     // a swap only happens when both are known; client and server are copies of them
     const srcText = srcKnown ? JSON.stringify(src) : undefined;
     const dstText = dstKnown ? JSON.stringify(dst) : undefined;
@@ -672,8 +671,8 @@ function counterJsonValue(c: Counter): number | RawJson {
 /** `event.start`, `event.end` (dates at millisecond precision, truncated), `event.duration` (ns). */
 function timesJson(times: FlowTimes): string {
   let out = '';
-  if (times.start !== undefined) out += `,"start":"${isoMillis(Math.floor(times.start / 1000))}"`;
-  if (times.end !== undefined) out += `,"end":"${isoMillis(Math.floor(times.end / 1000))}"`;
+  if (times.start !== undefined) out += `,"start":${isoMillisJson(Math.floor(times.start / 1000))}`;
+  if (times.end !== undefined) out += `,"end":${isoMillisJson(Math.floor(times.end / 1000))}`;
   if (times.duration !== undefined) out += `,"duration":${numberJson(times.duration)}`;
   return out;
 }

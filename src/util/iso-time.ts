@@ -60,11 +60,23 @@ function secondText(second: number): string {
   return `${TWO_DIGITS[Math.floor(year / 100)]}${TWO_DIGITS[year % 100]}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.`;
 }
 
-const ISO_MILLIS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** Beyond this many ms from the epoch a `Date` is invalid (ECMA-262 TimeClip). */
+const MAX_TIME = 8.64e15;
 
-/** The millisecond count of text in {@link isoMillis}'s form (`2017-11-21T14:32:15.000Z`), else undefined. */
+/**
+ * What `JSON.stringify` writes for `new Date(ms)`: its ISO text in quotes, or `null` for an
+ * invalid date (NaN, or beyond {@link MAX_TIME}).
+ */
+export function isoMillisJson(ms: number): string {
+  return Number.isNaN(ms) || Math.abs(ms) > MAX_TIME ? 'null' : `"${isoMillis(ms)}"`;
+}
+
+/**
+ * The millisecond count of text {@link isoMillis} writes for a four-digit year
+ * (`2017-11-21T14:32:15.000Z`), else undefined: no other form, no impossible date (February 30).
+ */
 export function parseIsoMillis(text: string): number | undefined {
-  if (!ISO_MILLIS.test(text)) return undefined;
+  if (text.length !== 24) return undefined;
   const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
+  return !Number.isNaN(ms) && isoMillis(ms) === text ? ms : undefined;
 }

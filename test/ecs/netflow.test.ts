@@ -719,6 +719,27 @@ describe('the document as text', () => {
     assert.equal(sampled.netflow.sampling_rate, 100);
   });
 
+  it('event.created is read per record, also for records of a packet converted before (replayed pending data)', () => {
+    let clock = CREATED.getTime();
+    const n = normalizer({ now: () => new Date(clock) });
+    const record = flow(TCP_FLOW);
+    const first = JSON.parse(n.normalizeJson(record));
+    clock += 30_000;
+    const again = JSON.parse(n.normalizeJson({ ...record, fields: { ...TCP_FLOW } }));
+    assert.equal(first.event.created, '2026-01-01T00:00:00.000Z');
+    assert.equal(again.event.created, '2026-01-01T00:00:30.000Z');
+  });
+
+  it('an invalid date is null, as JSON.stringify writes an invalid Date', () => {
+    const d = doc(flow({ flow_duration_milliseconds: 9e15, flow_end_sys_up_time: 10_000 }), {
+      now: () => new Date(Number.NaN),
+    });
+    assert.equal(d.event.created, null);
+    assert.equal(d.event.start, null);
+    assert.equal(d.event.end, '2020-06-01T12:00:10.000Z');
+    assert.equal(d.event.duration, 9e21);
+  });
+
   it('the records of one packet share the export time’s text and the exporter; a new packet gets its own', () => {
     const n = normalizer();
     const meta = exporter();

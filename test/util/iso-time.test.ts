@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isoMillis, parseIsoMillis } from '../../src/util/iso-time.ts';
+import { isoMillis, isoMillisJson, parseIsoMillis } from '../../src/util/iso-time.ts';
 
 const FIRST = new Date('0000-01-01T00:00:00.000Z').getTime();
 const LAST = new Date('9999-12-31T23:59:59.999Z').getTime();
@@ -44,6 +44,14 @@ describe('isoMillis', () => {
   });
 });
 
+describe('isoMillisJson', () => {
+  it('is JSON.stringify of the Date: quoted text, or null when invalid', () => {
+    for (const ms of [0, LAST, LAST + 1, FIRST - 1, 8.64e15, -8.64e15, 8.64e15 + 1, Number.NaN, 1.5]) {
+      assert.equal(isoMillisJson(ms), JSON.stringify(new Date(ms)), String(ms));
+    }
+  });
+});
+
 describe('parseIsoMillis', () => {
   it('reads what isoMillis writes', () => {
     for (const ms of [FIRST, LAST, 0, 1_700_000_000_123]) assert.equal(parseIsoMillis(isoMillis(ms)), ms);
@@ -58,6 +66,8 @@ describe('parseIsoMillis', () => {
       '+010000-01-01T00:00:00.000Z',
       'Tue Nov 21 2017 14:32:15Z',
       '2017-13-21T14:32:15.000Z',
+      '2017-02-30T14:32:15.000Z',
+      '2017-11-21T24:00:00.000Z',
       '',
     ]) {
       assert.equal(parseIsoMillis(text), undefined, text);

@@ -72,7 +72,10 @@ export interface OptionsSink {
 
 function compileField(dictionary: Dictionary, spec: FieldSpec): CompiledField {
   const def: FieldDef | undefined = dictionary.lookup(spec.pen, spec.id);
-  if (def === undefined) return { length: spec.length, key: undefined, read: undefined, repeat: false };
+  // `__proto__` (a custom definition may say so) would set the record's prototype: never emitted
+  if (def === undefined || def.key === '__proto__') {
+    return { length: spec.length, key: undefined, read: undefined, repeat: false };
+  }
   const [min, max] = lengthBounds(def.type);
   const fits = spec.length === VARIABLE_LENGTH || (spec.length >= min && spec.length <= max);
   const read = fits ? readerFor(def.type, spec.length) : undefined;
@@ -89,16 +92,24 @@ function shapeOf(keys: readonly string[]): FieldMap {
   return JSON.parse(JSON.stringify(Object.fromEntries(keys.map((k) => [k, null]))));
 }
 
-/** The distinct keys of `compiled[from, to)`, in order; marks the fields that repeat one. */
-function partKeys(compiled: CompiledField[], from: number, to: number): string[] {
+/**
+ * The distinct keys of `compiled[from, to)`, in order, and the shape of that record part; marks
+ * the fields that repeat a key. A part with a repeated key gets no shape (records start empty):
+ * its key must land where its first value that decodes is, as in a record built key by key.
+ */
+function part(compiled: CompiledField[], from: number, to: number): { keys: string[]; shape: FieldMap } {
   const keys = new Set<string>();
+  let repeats = false;
   for (let i = from; i < to; i++) {
     const key = compiled[i].key;
     if (key === undefined) continue;
-    if (keys.has(key)) compiled[i] = { ...compiled[i], repeat: true };
+    if (keys.has(key)) {
+      compiled[i] = { ...compiled[i], repeat: true };
+      repeats = true;
+    }
     keys.add(key);
   }
-  return [...keys];
+  return { keys: [...keys], shape: repeats ? {} : shapeOf([...keys]) };
 }
 
 function compileFields(dictionary: Dictionary, fields: readonly FieldSpec[], scopeCount: number) {
@@ -112,15 +123,15 @@ function compileFields(dictionary: Dictionary, fields: readonly FieldSpec[], sco
     if (i < scopeCount) compiledScopeCount++;
     if (field.read !== undefined) emitting++;
   });
-  const scopeKeys = partKeys(compiled, 0, compiledScopeCount);
-  const keys = partKeys(compiled, compiledScopeCount, compiled.length);
+  const scope = part(compiled, 0, compiledScopeCount);
+  const values = part(compiled, compiledScopeCount, compiled.length);
   return {
     compiled,
     compiledScopeCount,
     emitting,
-    keys,
-    shape: shapeOf(keys),
-    scopeShape: shapeOf(scopeKeys),
+    keys: values.keys,
+    shape: values.shape,
+    scopeShape: scope.shape,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { buildDictionary } from '../../../../src/inputs/netflow/fields/dictionary.ts';
 import {
   decoder,
   FROM,
@@ -117,33 +118,63 @@ describe('booleans', () => {
 });
 
 describe('a record’s fields', () => {
-  /** A record of two `dataRecordsReliability` (276, boolean) fields around a port; its fields. */
+  /** A record of two `dataRecordsReliability` (276, boolean) fields, a port after each; its fields. */
   const twice = (first: number, second: number) => {
+    const template = ipfixTemplate(300, [
+      [276, 1],
+      [7, 2],
+      [276, 1],
+      [11, 2],
+    ]);
     const { records } = decoder().decode(
-      ipfix(
-        {},
-        set(
-          2,
-          ipfixTemplate(300, [
-            [276, 1],
-            [7, 2],
-            [276, 1],
-          ]),
-        ),
-        set(300, [first], u16(4242), [second]),
-      ),
+      ipfix({}, set(2, template), set(300, [first], u16(4242), [second], u16(80))),
       FROM,
     );
     return flows(records)[0];
   };
 
   it('a value that does not decode leaves its element absent (not null), or as an earlier field of it set it', () => {
-    assert.deepEqual(twice(1, 2), { data_records_reliability: false, source_transport_port: 4242 });
-    assert.deepEqual(twice(1, 3), { data_records_reliability: true, source_transport_port: 4242 });
-    assert.deepEqual(twice(3, 2), { source_transport_port: 4242, data_records_reliability: false });
-    assert.deepEqual(twice(3, 3), { source_transport_port: 4242 });
-    assert.equal(JSON.stringify(twice(3, 3)), '{"source_transport_port":4242}');
-    assert.deepEqual(Object.keys(twice(3, 2)), ['source_transport_port', 'data_records_reliability']);
+    const ports = { source_transport_port: 4242, destination_transport_port: 80 };
+    assert.deepEqual(twice(1, 2), { data_records_reliability: false, ...ports });
+    assert.deepEqual(twice(1, 3), { data_records_reliability: true, ...ports });
+    assert.deepEqual(twice(3, 2), { data_records_reliability: false, ...ports });
+    assert.deepEqual(twice(3, 3), ports);
+    assert.equal(
+      JSON.stringify(twice(3, 3)),
+      '{"source_transport_port":4242,"destination_transport_port":80}',
+    );
+  });
+
+  it('members in the order their values decoded: a repeated element lands where its first decoded value is', () => {
+    assert.deepEqual(Object.keys(twice(1, 2)), [
+      'data_records_reliability',
+      'source_transport_port',
+      'destination_transport_port',
+    ]);
+    assert.deepEqual(Object.keys(twice(3, 2)), [
+      'source_transport_port',
+      'data_records_reliability',
+      'destination_transport_port',
+    ]);
+  });
+
+  it('an element a custom definition names `__proto__` is not emitted (and sets no prototype)', () => {
+    const custom = [{ pen: 0, id: 7, type: 'unsigned16', name: '__proto__', source: 'test' }] as const;
+    const d = decoder({ dictionary: buildDictionary({ compatibility: 'filebeat', custom }) });
+    const packet = ipfix(
+      {},
+      set(
+        2,
+        ipfixTemplate(300, [
+          [7, 2],
+          [11, 2],
+        ]),
+      ),
+      set(300, u16(5), u16(80)),
+    );
+    const [record] = flows(d.decode(packet, FROM).records);
+    assert.equal(JSON.stringify(record), '{"destination_transport_port":80}');
+    assert.equal(Object.getPrototypeOf(record), Object.prototype);
   });
 });
 
