@@ -366,7 +366,8 @@ export class NetflowNormalizer {
   private exporterFields(e: ExporterMeta): Record<string, unknown> {
     const out: Record<string, unknown> = {
       address: e.address,
-      timestamp: e.timestamp,
+      // the Date's JSON text, without JSON.stringify's slow path for objects with toJSON
+      timestamp: JSON.rawJSON(isoMillisJson(e.timestamp.getTime())),
       uptime_millis: e.uptimeMillis,
       version: e.version,
     };
