@@ -796,7 +796,7 @@ function failure(r: SearchResult): string {
 /**
  * One row per export and receiver: the highest zero-drop rate in datagrams/s and flows/s, the
  * receiver's CPU per flow at that rate, the lowest rate that failed and why, and on flowship's
- * row the ratio flowship/GoFlow2 of the zero-drop rates.
+ * row the ratios flowship/GoFlow2 of the zero-drop rates and of the flows per CPU-second.
  */
 export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<string, string>>> {
   const rows: Array<Record<string, string>> = [];
@@ -806,6 +806,11 @@ export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<
     const peer = await search(goflow2, e, seconds);
     const ratio = (r: SearchResult) =>
       (peer.best?.rate ?? 0) > 0 ? ((r.best?.rate ?? 0) / peer.best!.rate).toFixed(2) : '-';
+    // flows per CPU-second against GoFlow2's: the per-core comparison
+    const cpuRatio = (r: SearchResult) =>
+      r.best !== undefined && peer.best !== undefined
+        ? (peer.best.cpuPerFlowUs / r.best.cpuPerFlowUs).toFixed(2)
+        : '-';
     for (const [name, r] of [
       ['flowship', own],
       ['flowship (workers: 2)', threaded],
@@ -822,6 +827,7 @@ export async function runNetflowReceiveBench(seconds = 3): Promise<Array<Record<
         'flows per CPU-second': r.best === undefined ? '-' : fmt(1e6 / r.best.cpuPerFlowUs),
         'lowest failing rate': failure(r),
         'flowship/GoFlow2': r === peer ? '' : ratio(r),
+        'per CPU-second, flowship/GoFlow2': r === peer ? '' : cpuRatio(r),
       });
     }
   }
