@@ -96,6 +96,8 @@ export class FileOutput implements Output {
   #active: string | undefined;
   #fh: FileHandle | undefined;
   #size = 0;
+  /** Lines encoded for the file, reused from batch to batch (batches are written one at a time). */
+  #chunk = Buffer.allocUnsafe(64 * 1024);
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -170,22 +172,22 @@ export class FileOutput implements Output {
 
   async #write(batch: readonly Event[]): Promise<BatchResult> {
     const results: ItemResult[] = new Array(batch.length);
-    let pending: string[] = [];
+    // the lines not yet written, encoded once into #chunk[0, pendingBytes)
     let pendingIdx: number[] = [];
     let pendingBytes = 0;
     let i = 0;
     try {
       await this.#ensureOpen();
       for (; i < batch.length; i++) {
-        let line: string;
+        let json: string;
         try {
           // No replacer: JSON.rawJSON values and Dates serialise themselves.
-          line = `${eventJson(batch[i])}\n`;
+          json = eventJson(batch[i]);
         } catch (err) {
           results[i] = { status: 'dead', error: `cannot serialise document: ${errorText(err)}` };
           continue;
         }
-        const bytes = Buffer.byteLength(line);
+        const bytes = this.#encode(json, pendingBytes);
         if (bytes > this.#maxBytes) {
           results[i] = {
             status: 'dead',
@@ -194,18 +196,18 @@ export class FileOutput implements Output {
           continue;
         }
         if (this.#size + pendingBytes + bytes > this.#maxBytes) {
-          await this.#flush(pending);
+          await this.#flush(pendingBytes, pendingIdx.length);
           for (const j of pendingIdx) results[j] = { status: 'ok' };
-          pending = [];
+          // the line goes first into the next file
+          this.#chunk.copyWithin(0, pendingBytes, pendingBytes + bytes);
           pendingIdx = [];
           pendingBytes = 0;
           await this.#rotate();
         }
-        pending.push(line);
         pendingIdx.push(i);
         pendingBytes += bytes;
       }
-      await this.#flush(pending);
+      await this.#flush(pendingBytes, pendingIdx.length);
       for (const j of pendingIdx) results[j] = { status: 'ok' };
     } catch (err) {
       // Everything not yet known to be written is retried; a partly written chunk may repeat
@@ -262,9 +264,28 @@ export class FileOutput implements Output {
     this.#fh = fh;
   }
 
-  async #flush(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const buf = Buffer.from(lines.join(''));
+  /**
+   * Encodes `json` and a newline into #chunk at `offset` (growing it as needed); returns the
+   * line's length in bytes. Each line is encoded once: its length, for rotation, is what was
+   * written.
+   */
+  #encode(json: string, offset: number): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const room = offset + json.length * 3 + 1;
+    if (room > this.#chunk.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, this.#chunk.length * 2));
+      this.#chunk.copy(grown, 0, 0, offset);
+      this.#chunk = grown;
+    }
+    const written = this.#chunk.write(json, offset, 'utf8');
+    this.#chunk[offset + written] = 0x0a;
+    return written + 1;
+  }
+
+  /** Writes #chunk[0, length), `lines` lines, to the active file. */
+  async #flush(length: number, lines: number): Promise<void> {
+    if (lines === 0) return;
+    const buf = this.#chunk.subarray(0, length);
     const fh = this.#fh!;
     let off = 0;
     while (off < buf.length) {
@@ -273,7 +294,7 @@ export class FileOutput implements Output {
       this.#size += bytesWritten;
       this.#stats.bytesWritten += bytesWritten;
     }
-    this.#stats.eventsWritten += lines.length;
+    this.#stats.eventsWritten += lines;
   }
 
   /** Closes the full file and starts the next one, deleting the oldest beyond `number_of_files`. */

@@ -76,7 +76,66 @@ export function isoMillisJson(ms: number): string {
  * (`2017-11-21T14:32:15.000Z`), else undefined: no other form, no impossible date (February 30).
  */
 export function parseIsoMillis(text: string): number | undefined {
-  if (text.length !== 24) return undefined;
-  const ms = Date.parse(text);
-  return !Number.isNaN(ms) && isoMillis(ms) === text ? ms : undefined;
+  // read by hand: Date.parse takes several times as long, and other forms too
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(4) !== DASH ||
+    text.charCodeAt(7) !== DASH ||
+    text.charCodeAt(10) !== T ||
+    text.charCodeAt(13) !== COLON ||
+    text.charCodeAt(16) !== COLON ||
+    text.charCodeAt(19) !== DOT ||
+    text.charCodeAt(23) !== Z
+  ) {
+    return undefined;
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hours = digits(text, 11, 2);
+  const minutes = digits(text, 14, 2);
+  const seconds = digits(text, 17, 2);
+  const millis = digits(text, 20, 3);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hours > 23 || minutes > 59 || seconds > 59 || millis < 0 || year < 0) return undefined;
+  return (
+    daysFromCivil(year, month, day) * 86_400_000 +
+    hours * 3_600_000 +
+    minutes * 60_000 +
+    seconds * 1000 +
+    millis
+  );
+}
+
+// the separators of `YYYY-MM-DDTHH:mm:ss.sssZ`
+const DASH = 0x2d;
+const T = 0x54;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const Z = 0x5a;
+
+/** The decimal number in `text[start, start + count)`, or -1 if a character is not a digit. */
+function digits(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }

@@ -134,6 +134,47 @@ describe('FileOutput', () => {
     assert.equal(stats.bytesWritten, 4500);
   });
 
+  test('sizes are UTF-8 bytes; a batch larger than the encoding buffer, rotating within, is written whole', async () => {
+    const dir = await tempDir();
+    const out = new FileOutput({
+      path: dir,
+      filename: 'u',
+      rotate_every_kb: 64,
+      clock: new ManualClock(NOON),
+    });
+    // in UTF-8 'é' is 2 bytes, '€' 3 and '😀' (a surrogate pair) 4: about 1 KiB per line
+    const text = 'é€😀'.repeat(114);
+    const events = Array.from(
+      { length: 200 },
+      (_, n): Event => ({ doc: { n, text }, dataset: 'netflow.log' }),
+    );
+    const res = await out.send(events);
+    assert.ok(res.results.every((r) => r.status === 'ok'));
+    await out.close();
+    // u-<day>.ndjson, then u-<day>-1.ndjson, -2, ...
+    const suffix = (f: string) => Number(/-(\d+)\.ndjson$/.exec(f.slice(`u-${ymd(NOON)}`.length))?.[1] ?? 0);
+    const files = (await readdir(dir)).sort((a, b) => suffix(a) - suffix(b));
+    const lineBytes = Buffer.byteLength(`${JSON.stringify({ n: 100, text })}\n`);
+    assert.ok(files.length >= 3, files.join());
+    const ns: unknown[] = [];
+    let bytes = 0;
+    for (const f of files) {
+      const size = (await stat(join(dir, f))).size;
+      assert.ok(size <= 64 * 1024, `${f}: ${size} bytes`);
+      bytes += size;
+      for (const doc of await readLines(join(dir, f))) {
+        assert.equal(doc.text, text);
+        ns.push(doc.n);
+      }
+    }
+    assert.deepEqual(
+      ns,
+      Array.from({ length: 200 }, (_, n) => n),
+    );
+    assert.equal(out.stats.bytesWritten, bytes);
+    assert.ok(bytes >= 200 * lineBytes - 200 * 2 && bytes <= 200 * lineBytes, String(bytes));
+  });
+
   test('a line exactly filling the file does not rotate; one byte more does', async () => {
     const dir = await tempDir();
     const out = new FileOutput({ path: dir, rotate_every_kb: 1, clock: new ManualClock(NOON) });

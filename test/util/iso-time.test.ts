@@ -53,8 +53,11 @@ describe('isoMillisJson', () => {
 });
 
 describe('parseIsoMillis', () => {
-  it('reads what isoMillis writes', () => {
-    for (const ms of [FIRST, LAST, 0, 1_700_000_000_123]) assert.equal(parseIsoMillis(isoMillis(ms)), ms);
+  it('reads what isoMillis writes, from year 0000 to 9999', () => {
+    const next = random(0x9a75e);
+    const samples = [FIRST, LAST, 0, -1, 1_700_000_000_123, Date.UTC(2000, 1, 29, 12), Date.UTC(2100, 2, 1)];
+    for (let i = 0; i < 100_000; i++) samples.push(Math.floor(FIRST + next() * (LAST - FIRST)));
+    for (const ms of samples) assert.equal(parseIsoMillis(isoMillis(ms)), ms, isoMillis(ms));
   });
 
   it('nothing else: other forms, other lengths, impossible dates', () => {
@@ -68,6 +71,10 @@ describe('parseIsoMillis', () => {
       '2017-13-21T14:32:15.000Z',
       '2017-02-30T14:32:15.000Z',
       '2017-11-21T24:00:00.000Z',
+      '2100-02-29T00:00:00.000Z',
+      '2017-11-21T14:60:15.000Z',
+      '2017-11-21T14:32:15.0a0Z',
+      '2017-11-21T14:32:15.000z',
       '',
     ]) {
       assert.equal(parseIsoMillis(text), undefined, text);
