@@ -110,6 +110,11 @@ function isRawJson(value: unknown): value is RawJson {
   return typeof value === 'object' && value !== null && JSON.isRawJSON(value);
 }
 
+/** A counter as an endpoint's value: a number, or its exact text beyond 2^53. */
+function counterValue(c: Counter): number | RawJson {
+  return typeof c === 'number' ? c : (JSON.rawJSON(c.toString()) as RawJson);
+}
+
 /** A counter's JSON text: its digits (a bigint's too, exact). */
 function counterJson(c: Counter): string {
   return `${c}`;
@@ -522,14 +527,14 @@ export class NetflowNormalizer {
     const packets = scaled(firstCounter(f, plan.packets), scale);
     const revBytes = scaled(firstCounter(f, plan.reverseBytes), scale);
     const revPackets = scaled(firstCounter(f, plan.reversePackets), scale);
-    if (revBytes !== undefined) destination.bytes = counterJsonValue(revBytes);
-    if (revPackets !== undefined) destination.packets = counterJsonValue(revPackets);
+    if (revBytes !== undefined) destination.bytes = counterValue(revBytes);
+    if (revPackets !== undefined) destination.packets = counterValue(revPackets);
     if (bytes !== undefined) {
-      source.bytes = counterJsonValue(bytes);
+      source.bytes = counterValue(bytes);
       network += `"bytes":${counterJson(revBytes === undefined ? bytes : addCounters(bytes, revBytes))},`;
     }
     if (packets !== undefined) {
-      source.packets = counterJsonValue(packets);
+      source.packets = counterValue(packets);
       network += `"packets":${counterJson(revPackets === undefined ? packets : addCounters(packets, revPackets))},`;
     }
 
@@ -662,11 +667,6 @@ function sortStrings(list: string[]): string[] {
 function hasMembers(e: Endpoint): boolean {
   for (const _ in e) return true;
   return false;
-}
-
-/** A counter as an endpoint's value: a number, or its exact text beyond 2^53. */
-function counterJsonValue(c: Counter): number | RawJson {
-  return typeof c === 'number' ? c : (JSON.rawJSON(c.toString()) as RawJson);
 }
 
 /** `event.start`, `event.end` (dates at millisecond precision, truncated), `event.duration` (ns). */
