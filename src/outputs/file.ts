@@ -79,6 +79,10 @@ interface Candidate {
   index: number;
 }
 
+/** The encoding buffer's first size, and the largest kept after a batch. */
+const CHUNK_START = 64 * 1024;
+const CHUNK_KEPT = 4 * 1024 * 1024;
+
 export class FileOutput implements Output {
   readonly name = 'file';
   readonly #dir: string;
@@ -97,7 +101,7 @@ export class FileOutput implements Output {
   #fh: FileHandle | undefined;
   #size = 0;
   /** Lines encoded for the file, reused from batch to batch (batches are written one at a time). */
-  #chunk = Buffer.allocUnsafe(64 * 1024);
+  #chunk = Buffer.allocUnsafe(CHUNK_START);
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -179,15 +183,17 @@ export class FileOutput implements Output {
     try {
       await this.#ensureOpen();
       for (; i < batch.length; i++) {
-        let json: string;
+        let bytes: number;
         try {
           // No replacer: JSON.rawJSON values and Dates serialise themselves.
-          json = eventJson(batch[i]);
+          const json = eventJson(batch[i]);
+          // UTF-8 takes at least a byte per UTF-16 unit: a line this long is only measured
+          bytes =
+            json.length + 1 > this.#maxBytes ? Buffer.byteLength(json) + 1 : this.#encode(json, pendingBytes);
         } catch (err) {
           results[i] = { status: 'dead', error: `cannot serialise document: ${errorText(err)}` };
           continue;
         }
-        const bytes = this.#encode(json, pendingBytes);
         if (bytes > this.#maxBytes) {
           results[i] = {
             status: 'dead',
@@ -222,6 +228,8 @@ export class FileOutput implements Output {
       for (; i < batch.length; i++) results[i] ??= { status: 'retry', error };
       await this.#discardHandle();
     }
+    // an unusually large batch does not keep its buffer
+    if (this.#chunk.length > CHUNK_KEPT) this.#chunk = Buffer.allocUnsafe(CHUNK_START);
     return { results };
   }
 

@@ -97,7 +97,10 @@ export function parseIsoMillis(text: string): number | undefined {
   const seconds = digits(text, 17, 2);
   const millis = digits(text, 20, 3);
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hours > 23 || minutes > 59 || seconds > 59 || millis < 0 || year < 0) return undefined;
+  if (year < 0 || hours < 0 || hours > 23 || minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59) {
+    return undefined;
+  }
+  if (millis < 0) return undefined;
   return (
     daysFromCivil(year, month, day) * 86_400_000 +
     hours * 3_600_000 +

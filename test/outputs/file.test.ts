@@ -251,13 +251,19 @@ describe('FileOutput', () => {
       sizedEvent(1, 2000),
       { doc: { n: 2, bad: 10n }, dataset: 'netflow.log' },
       makeEvent(3),
+      // serialises to nothing at all
+      { doc: { toJSON: () => undefined }, dataset: 'netflow.log' },
+      // multi-byte: a line of 1,001 characters (under the limit) and 1,993 bytes (over it)
+      { doc: { t: 'é'.repeat(1001 - 9) }, dataset: 'netflow.log' },
     ]);
     assert.deepEqual(
       res.results.map((r) => r.status),
-      ['ok', 'dead', 'dead', 'ok'],
+      ['ok', 'dead', 'dead', 'ok', 'dead', 'dead'],
     );
-    assert.match(res.results[1].error ?? '', /exceeds rotate_every_kb/);
+    assert.match(res.results[1].error ?? '', /document of 2000 bytes exceeds rotate_every_kb/);
     assert.match(res.results[2].error ?? '', /cannot serialise/);
+    assert.match(res.results[4].error ?? '', /cannot serialise/);
+    assert.match(res.results[5].error ?? '', /document of 1993 bytes exceeds rotate_every_kb/);
     await out.close();
     const [f] = await readdir(dir);
     assert.deepEqual(
