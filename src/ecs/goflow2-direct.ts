@@ -26,6 +26,7 @@
  * quote, and a closing quote is never followed by a letter).
  */
 
+import { isoMillis } from '../util/iso-time.ts';
 import { isInetAddress } from './ip.ts';
 
 /** What does not change from line to line: the document's fixed parts, already serialised. */
@@ -268,9 +269,6 @@ function millisOf(ns: string): number | undefined {
   return Math.abs(millis) <= MAX_DATE_MS ? millis : undefined;
 }
 
-/** `000` to `999`. */
-const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
-
 function join(a: string, b: string): string {
   return a === '' ? b : `${a},${b}`;
 }
@@ -285,8 +283,6 @@ export class DirectMapper {
   readonly #keyStart = new Int32Array(KEYS.length);
   readonly #valueStart = new Int32Array(KEYS.length);
   readonly #valueEnd = new Int32Array(KEYS.length);
-  #second = Number.NaN;
-  #secondText = '';
 
   /**
    * The document text for `line`, or undefined when the line needs the step-by-step pipeline.
@@ -423,7 +419,7 @@ export class DirectMapper {
     if (dstAddr !== undefined) destination = join(destination, `"address":[${dstAddr}]`);
     if (srcAddr !== undefined) source = join(source, `"address":[${srcAddr}]`);
 
-    let out = `{"@timestamp":"${this.#timestamp(millis)}",${head}${eventHead}`;
+    let out = `{"@timestamp":"${isoMillis(millis)}",${head}${eventHead}`;
     if (layout.preserveOriginal) out += `,"original":${JSON.stringify(line)}`;
     if (type) out += `,"action":${this.#text(line, S_TYPE)}`;
     out += `}${layout.ecsAgentHost}`;
@@ -457,18 +453,6 @@ export class DirectMapper {
     else if (srcAddr !== undefined) out += `,"related":{"ip":[${srcAddr}]}`;
     else if (dstAddr !== undefined) out += `,"related":{"ip":[${dstAddr}]}`;
     return `${out}${layout.fields}}`;
-  }
-
-  /** `Date#toISOString()`, reusing the text of the second when consecutive lines share it. */
-  #timestamp(millis: number): string {
-    const second = Math.floor(millis / 1000);
-    if (second !== this.#second) {
-      const iso = new Date(millis).toISOString();
-      if (iso.length !== 24) return iso; // years beyond 9999 (or before 0) are written ±YYYYYY
-      this.#second = second;
-      this.#secondText = iso.slice(0, 20); // 2024-02-27T20:32:00.
-    }
-    return `${this.#secondText}${MILLIS[millis - second * 1000]}Z`;
   }
 
   /** The line's shape when the line is in the accepted grammar (learning a new key sequence). */

@@ -109,7 +109,8 @@ function part(compiled: CompiledField[], from: number, to: number): { keys: stri
     }
     keys.add(key);
   }
-  return { keys: [...keys], shape: repeats ? {} : shapeOf([...keys]) };
+  const list = [...keys];
+  return { keys: list, shape: repeats ? {} : shapeOf(list) };
 }
 
 function compileFields(dictionary: Dictionary, fields: readonly FieldSpec[], scopeCount: number) {

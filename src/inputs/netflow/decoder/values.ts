@@ -75,16 +75,17 @@ function readUnsigned(buf: Buffer, off: number, len: number): number | { rawJSON
     case 6:
       return buf.readUIntBE(off, len);
     case 7:
-    case 8: {
-      const hi = buf.readUIntBE(off, len - 4);
-      const lo = buf.readUInt32BE(off + len - 4);
-      // below 2^53 the double is exact
-      if (hi < 0x20_0000) return hi * TWO_32 + lo;
-      return JSON.rawJSON(((BigInt(hi) << 32n) | BigInt(lo)).toString()) as { rawJSON: string };
-    }
+    case 8:
+      return unsigned64(buf.readUIntBE(off, len - 4), buf.readUInt32BE(off + len - 4));
     default:
       return undefined;
   }
+}
+
+/** The unsigned integer `hi * 2^32 + lo`: a number below 2^53 (exact there), else its digits. */
+function unsigned64(hi: number, lo: number): number | { rawJSON: string } {
+  if (hi < 0x20_0000) return hi * TWO_32 + lo;
+  return JSON.rawJSON(((BigInt(hi) << 32n) | BigInt(lo)).toString()) as { rawJSON: string };
 }
 
 function readSigned(buf: Buffer, off: number, len: number): number | { rawJSON: string } | undefined {
@@ -251,13 +252,7 @@ const FULL_LENGTH_UNSIGNED: Readonly<Record<number, Reader>> = {
   1: (b, o) => b[o],
   2: (b, o) => (b[o] << 8) | b[o + 1],
   4: readU32,
-  8: (b, o) => {
-    const hi = readU32(b, o);
-    const lo = readU32(b, o + 4);
-    // below 2^53 the double is exact
-    if (hi < 0x20_0000) return hi * TWO_32 + lo;
-    return JSON.rawJSON(((BigInt(hi) << 32n) | BigInt(lo)).toString()) as { rawJSON: string };
-  },
+  8: (b, o) => unsigned64(readU32(b, o), readU32(b, o + 4)),
 };
 
 const UNSIGNED_LENGTH: Partial<Record<IeType, number>> = {
